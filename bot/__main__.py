@@ -1,0 +1,51 @@
+"""``python -m bot``: load .env, validate settings, open the database, run the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+import discord
+from dotenv import load_dotenv
+
+from bot.client import run
+from bot.config import ConfigError, load_settings
+from bot.domain.errors import StorageError
+
+
+def _fail(message: str) -> int:
+    print(f"reelclub: {message}", file=sys.stderr)
+    return 2
+
+
+def main() -> int:
+    load_dotenv()
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        asyncio.run(run(settings))
+    except StorageError as exc:
+        return _fail(str(exc))
+    except discord.LoginFailure:
+        return _fail(
+            "Discord rejected DISCORD_TOKEN: reset the token in the Developer Portal "
+            "(your application → Bot) and paste the new one into .env."
+        )
+    except discord.PrivilegedIntentsRequired:
+        return _fail("Discord refused an intent this bot asked for; see README → Intents.")
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The composition root: the bot class, its intents, its extensions, and how it is run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import signal
+
+import discord
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.domain.clock import Clock, SystemClock
+from bot.services import Services, build_services
+from bot.storage.database import Database
+from bot.ui.errors import ClubTree
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: tuple[str, ...] = ("cogs.club", "cogs.movies", "cogs.help")
+
+
+def club_intents() -> discord.Intents:
+    """Only what the features use; no privileged intent (members, presences, message content)."""
+    intents = discord.Intents.none()
+    intents.guilds = True  # channels, threads and roles in the cache
+    intents.guild_messages = True  # card and review deletions
+    intents.guild_reactions = True  # rating by reaction, helpful votes
+    intents.guild_polls = True  # the weekly poll's votes
+    return intents
+
+
+class ClubBot(commands.Bot):
+    def __init__(
+        self, *, settings: Settings, db: Database, services: Services, clock: Clock
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=club_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=ClubTree,
+            help_command=None,
+        )
+        self.settings = settings
+        self.db = db
+        self.services = services
+        self.clock = clock
+        self._announced_ready = False
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self._sync_commands()
+
+    async def _sync_commands(self) -> None:
+        """To the dev guild on every start; globally only when the command list changed."""
+        if self.settings.dev_guild_id is not None:
+            guild = discord.Object(self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %d", len(synced), guild.id)
+            return
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        signature = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        if await self.services.install.command_signature() == signature:
+            log.info("global commands unchanged; not syncing")
+            return
+        synced = await self.tree.sync()
+        await self.services.install.remember_command_signature(signature)
+        log.info("synced %d global commands", len(synced))
+
+    async def on_ready(self) -> None:
+        if not self._announced_ready:
+            self._announced_ready = True
+            assert self.user is not None
+            log.info(
+                "ready as %s (id %d) in %d guilds", self.user.name, self.user.id, len(self.guilds)
+            )
+
+
+def create_bot(settings: Settings, db: Database, clock: Clock | None = None) -> ClubBot:
+    clock = clock or SystemClock()
+    return ClubBot(settings=settings, db=db, services=build_services(db, clock), clock=clock)
+
+
+async def run(settings: Settings) -> None:
+    """Open the database, log in, and run until SIGINT/SIGTERM; always close the database."""
+    db = await Database.open(settings.database_path)
+    try:
+        bot = create_bot(settings, db)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # On Windows there are no loop signal handlers; Ctrl+C arrives as KeyboardInterrupt.
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+        async with bot:
+            await bot.start(settings.token)
+    finally:
+        await db.close()
+        log.info("stopped; database closed")

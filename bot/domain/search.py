@@ -1,0 +1,57 @@
+"""Ranking a guild's catalog against what a member is typing (autocomplete and lookups)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from difflib import SequenceMatcher
+from typing import TypeVar
+
+from bot.domain.movies import Movie, fold
+
+T = TypeVar("T")
+
+AUTOCOMPLETE_LIMIT = 25
+_FUZZY_FLOOR = 0.55
+
+
+def match_rank(query: str, title: str, year: int | None) -> float | None:
+    """Lower is better; None means no match. ``query`` must already be folded.
+
+    Prefix of the title beats the prefix of a later word, which beats a substring, which beats a
+    fuzzy match (typos, missing letters). A year typed after the title narrows the match.
+    """
+    key = fold(title)
+    label = f"{key} {year}" if year is not None else key
+    if not query:
+        return 0.0
+    if key.startswith(query) or label.startswith(query):
+        return 0.0 + len(key) / 1000
+    if any(word.startswith(query) for word in key.split()):
+        return 1.0 + len(key) / 1000
+    if query in label:
+        return 2.0 + label.index(query) / 1000
+    ratio = SequenceMatcher(None, query, key[: len(query) + 3]).ratio()
+    whole = SequenceMatcher(None, query, key).ratio()
+    best = max(ratio, whole)
+    if best >= _FUZZY_FLOOR or _is_subsequence(query.replace(" ", ""), key):
+        return 3.0 + (1.0 - best)
+    return None
+
+
+def _is_subsequence(needle: str, haystack: str) -> bool:
+    it = iter(haystack)
+    return len(needle) >= 3 and all(ch in it for ch in needle)
+
+
+def rank_movies(
+    query: str, movies: Iterable[Movie], limit: int = AUTOCOMPLETE_LIMIT
+) -> list[Movie]:
+    """The best ``limit`` matches, best first; ties keep the catalog's order (newest first)."""
+    folded = fold(query)
+    scored: list[tuple[float, int, Movie]] = []
+    for position, movie in enumerate(movies):
+        rank = match_rank(folded, movie.title, movie.year)
+        if rank is not None:
+            scored.append((rank, position, movie))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    return [movie for _, _, movie in scored[:limit]]

@@ -1,0 +1,26 @@
+"""Use cases. Nothing here imports discord: services take ids and text, return domain objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.clock import Clock
+from bot.services.club import ClubService
+from bot.services.install import InstallService
+from bot.services.movies import MovieService
+from bot.storage.database import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    club: ClubService
+    movies: MovieService
+    install: InstallService
+
+
+def build_services(db: Database, clock: Clock) -> Services:
+    return Services(
+        club=ClubService(db, clock),
+        movies=MovieService(db, clock),
+        install=InstallService(db),
+    )

@@ -1,0 +1,141 @@
+"""The catalog: adding movies, finding them, and what a movie's page shows."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, replace
+
+from bot.domain.clock import Clock, to_db
+from bot.domain.errors import Duplicate, InvalidInput, NotFound
+from bot.domain.links import message_link
+from bot.domain.movies import Movie, check_year, clean_title, fold, split_label
+from bot.domain.ratings import RatingSummary
+from bot.domain.search import rank_movies
+from bot.storage.database import Database
+from bot.storage.movies import MovieSort
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 10
+CHOICE_PREFIX = "movie:"  # autocomplete values name a movie by id; typed text is matched by title
+
+
+@dataclass(frozen=True)
+class MovieInfo:
+    movie: Movie
+    summary: RatingSummary
+    reviews: int
+
+
+@dataclass(frozen=True)
+class MoviePage:
+    sort: MovieSort
+    page: int  # 0-based, clamped into range
+    pages: int
+    total: int
+    rows: list[tuple[Movie, RatingSummary]]
+
+
+class MovieService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def add(self, guild_id: int, member_id: int, title: str, year: int | None) -> Movie:
+        """Put a movie in the catalog (no card yet); a duplicate points at the existing card."""
+        clean = clean_title(title)
+        checked_year = check_year(year, self._clock.now())
+        key = fold(clean)
+        async with self._db.session() as s:
+            existing = await s.movies.by_identity(guild_id, key, checked_year)
+            if existing is not None:
+                raise _duplicate(existing)
+            if checked_year is None:
+                same_title = await s.movies.by_title_key(guild_id, key)
+                if same_title:
+                    labels = ", ".join(m.label for m in same_title[:5])
+                    raise InvalidInput(
+                        f"The catalog already has {labels}. Give the `year` to say which film "
+                        "you mean, or to add another one with the same title."
+                    )
+            movie = await s.movies.add(
+                guild_id,
+                title=clean,
+                title_key=key,
+                year=checked_year,
+                added_by=member_id,
+                added_at=to_db(self._clock.now()),
+            )
+        log.info("movie %d added to guild %d", movie.id, guild_id)
+        return movie
+
+    async def discard(self, movie: Movie) -> None:
+        """Undo :meth:`add` when its card could not be posted."""
+        async with self._db.session() as s:
+            await s.movies.delete(movie.id)
+
+    async def attach_card(self, movie: Movie, channel_id: int, message_id: int) -> Movie:
+        async with self._db.session() as s:
+            await s.movies.set_card(movie.id, channel_id, message_id)
+        return replace(movie, card_channel_id=channel_id, card_message_id=message_id)
+
+    async def attach_thread(self, movie: Movie, thread_id: int | None) -> Movie:
+        async with self._db.session() as s:
+            await s.movies.set_thread(movie.id, thread_id)
+        return replace(movie, thread_id=thread_id)
+
+    async def resolve(self, guild_id: int, text: str) -> Movie:
+        """The movie a ``movie`` option names: an autocomplete choice, or typed text."""
+        raw = text.strip()
+        async with self._db.reader() as s:
+            if raw.startswith(CHOICE_PREFIX) and raw[len(CHOICE_PREFIX) :].isdigit():
+                movie = await s.movies.get(guild_id, int(raw[len(CHOICE_PREFIX) :]))
+                if movie is not None:
+                    return movie
+            title, year = split_label(raw)
+            key = fold(title)
+            if year is not None:
+                movie = await s.movies.by_identity(guild_id, key, year)
+                if movie is not None:
+                    return movie
+            exact = await s.movies.by_title_key(guild_id, key)
+            if len(exact) == 1:
+                return exact[0]
+            catalog = await s.movies.all_for_guild(guild_id)
+        if len(exact) > 1:
+            labels = ", ".join(m.label for m in exact[:5])
+            raise InvalidInput(f"More than one movie matches: {labels}. Pick one from the list.")
+        close = rank_movies(raw, catalog, limit=3)
+        hint = f" Did you mean {', '.join(m.label for m in close)}?" if close else ""
+        shown = raw[:80] if raw else "(nothing)"
+        raise NotFound(
+            f"No movie called `{shown}` in this club's catalog.{hint} "
+            "Pick one from the list as you type, or add it with `/movie add`."
+        )
+
+    async def suggest(self, guild_id: int, query: str) -> list[Movie]:
+        async with self._db.reader() as s:
+            catalog = await s.movies.all_for_guild(guild_id)
+        return rank_movies(query, catalog)
+
+    async def info(self, movie: Movie) -> MovieInfo:
+        async with self._db.reader() as s:
+            summary = (await s.movies.summaries([movie.id]))[movie.id]
+            reviews = await s.movies.review_count(movie.id)
+        return MovieInfo(movie, summary, reviews)
+
+    async def page(self, guild_id: int, sort: MovieSort, page: int) -> MoviePage:
+        async with self._db.reader() as s:
+            total = await s.movies.count(guild_id)
+            pages = max(1, math.ceil(total / PAGE_SIZE))
+            current = min(max(page, 0), pages - 1)
+            rows = await s.movies.page(guild_id, sort, current * PAGE_SIZE, PAGE_SIZE)
+        return MoviePage(sort, current, pages, total, rows)
+
+
+def _duplicate(existing: Movie) -> Duplicate:
+    link = None
+    if existing.card_channel_id and existing.card_message_id:
+        link = message_link(existing.guild_id, existing.card_channel_id, existing.card_message_id)
+    return Duplicate(f"{existing.label} is already in the catalog.", link=link)

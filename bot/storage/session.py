@@ -1,0 +1,28 @@
+"""A unit of work: the repositories of every feature, sharing one connection and transaction."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import aiosqlite
+
+from bot.storage.club import ClubRepository
+from bot.storage.meta import MetaRepository
+from bot.storage.movies import MovieRepository
+
+
+class Session:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    @cached_property
+    def club(self) -> ClubRepository:
+        return ClubRepository(self.conn)
+
+    @cached_property
+    def movies(self) -> MovieRepository:
+        return MovieRepository(self.conn)
+
+    @cached_property
+    def meta(self) -> MetaRepository:
+        return MetaRepository(self.conn)

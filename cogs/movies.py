@@ -1,0 +1,173 @@
+"""/movie add, /movie info, /movie list — and the catalog's page buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.links import message_link
+from bot.services.club import ClubService
+from bot.services.movies import CHOICE_PREFIX, MovieService
+from bot.storage.movies import MovieSort
+from bot.ui.cards import publish_card, refresh_card
+from bot.ui.channels import posting_channel
+from bot.ui.embeds import info_embed, movie_page_embed
+from bot.ui.errors import report
+from bot.ui.text import plain_cap, safe
+
+if TYPE_CHECKING:
+    from bot.client import ClubBot
+
+log = logging.getLogger(__name__)
+
+AUTOCOMPLETE_DEADLINE = 2.5  # seconds; Discord drops autocomplete answers after 3
+
+
+async def movie_choices(
+    movies: MovieService, interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
+    """The 25 best catalog matches for what the member is typing, as ``Title (Year)``."""
+    if interaction.guild_id is None:
+        return []
+    try:
+        found = await asyncio.wait_for(
+            movies.suggest(interaction.guild_id, current), AUTOCOMPLETE_DEADLINE
+        )
+    except TimeoutError:
+        log.warning("autocomplete missed its deadline in guild %d", interaction.guild_id)
+        return []
+    return [
+        app_commands.Choice(name=plain_cap(m.label, 100), value=f"{CHOICE_PREFIX}{m.id}")
+        for m in found
+    ]
+
+
+class MoviePageButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"movies:(?P<sort>recent|top|title):(?P<page>\d+):(?P<side>[pn])",
+):
+    """Previous/next on a ``/movie list`` message; works for anyone, and after restarts."""
+
+    def __init__(
+        self, sort: MovieSort, page: int, side: Literal["p", "n"], *, disabled: bool = False
+    ):
+        super().__init__(
+            discord.ui.Button(
+                label="◀ Previous" if side == "p" else "Next ▶",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"movies:{sort}:{page}:{side}",
+                disabled=disabled,
+            )
+        )
+        self.sort: MovieSort = sort
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> MoviePageButton:
+        side: Literal["p", "n"] = "p" if match["side"] == "p" else "n"
+        sort: MovieSort = match["sort"]  # type: ignore[assignment]  # the template allows only these
+        return cls(sort, int(match["page"]), side)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            bot: ClubBot = interaction.client
+            assert interaction.guild_id is not None
+            page = await bot.services.movies.page(interaction.guild_id, self.sort, self.page)
+            await interaction.response.edit_message(
+                embed=movie_page_embed(page), view=page_view(page)
+            )
+        except Exception as exc:  # dynamic items have no on_error of their own
+            await report(interaction, exc)
+
+
+def page_view(page: Any) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(MoviePageButton(page.sort, page.page - 1, "p", disabled=page.page == 0))
+    view.add_item(
+        MoviePageButton(page.sort, page.page + 1, "n", disabled=page.page + 1 >= page.pages)
+    )
+    return view
+
+
+@app_commands.guild_only()
+class Movies(commands.GroupCog, group_name="movie", group_description="The club's movie catalog"):
+    def __init__(self, movies: MovieService, club: ClubService) -> None:
+        self.movies = movies
+        self.club = club
+
+    @app_commands.command(
+        name="add", description="Add a movie, post its card and open its spoiler thread"
+    )
+    @app_commands.describe(title="The film's title", year="Release year — tells remakes apart")
+    async def add(
+        self, interaction: discord.Interaction[ClubBot], title: str, year: int | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        movie = await self.movies.add(interaction.guild_id, interaction.user.id, title, year)
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            settings = await self.club.settings(interaction.guild_id)
+            channel = posting_channel(interaction, settings.movies_channel_id, allow_forum=True)
+            message, thread = await publish_card(channel, await self.movies.info(movie))
+        except BaseException:
+            await self.movies.discard(movie)  # no card, no catalog entry: the member can retry
+            raise
+        movie = await self.movies.attach_card(movie, message.channel.id, message.id)
+        if thread is not None:
+            movie = await self.movies.attach_thread(movie, thread.id)
+            if isinstance(channel, discord.TextChannel):  # a forum card is the thread's own start
+                try:
+                    await refresh_card(message, await self.movies.info(movie))
+                except discord.HTTPException as exc:  # the card is up; the link can wait
+                    log.warning("could not link thread on card %d: %s", message.id, exc.code)
+        link = message_link(interaction.guild_id, message.channel.id, message.id)
+        if thread is not None:
+            spoilers = f" Spoilers go in <#{thread.id}>."
+        else:
+            spoilers = (
+                " I couldn't open its spoiler thread (I need **Create Public Threads** there);"
+                " it will be opened when it is needed."
+            )
+        await interaction.followup.send(
+            f"Added **{safe(movie.label)}** — [its card]({link}).{spoilers}", ephemeral=True
+        )
+
+    @app_commands.command(name="info", description="A movie's ratings, reviews and links")
+    @app_commands.describe(movie="Start typing a title")
+    async def info(self, interaction: discord.Interaction[ClubBot], movie: str) -> None:
+        assert interaction.guild_id is not None
+        found = await self.movies.resolve(interaction.guild_id, movie)
+        await interaction.response.send_message(embed=info_embed(await self.movies.info(found)))
+
+    @info.autocomplete("movie")
+    async def _info_movie(
+        self, interaction: discord.Interaction[ClubBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await movie_choices(self.movies, interaction, current)
+
+    @app_commands.command(name="list", description="Browse the club's catalog")
+    @app_commands.describe(sort="Order of the list")
+    async def list(
+        self,
+        interaction: discord.Interaction[ClubBot],
+        sort: Literal["recent", "top", "title"] = "recent",
+    ) -> None:
+        assert interaction.guild_id is not None
+        page = await self.movies.page(interaction.guild_id, sort, 0)
+        await interaction.response.send_message(embed=movie_page_embed(page), view=page_view(page))
+
+
+async def setup(bot: ClubBot) -> None:
+    bot.add_dynamic_items(MoviePageButton)
+    await bot.add_cog(Movies(bot.services.movies, bot.services.club))

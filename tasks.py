@@ -1,0 +1,88 @@
+"""One entry point for people and CI: set up a virtualenv from pyproject.toml, then run something.
+
+    python3 tasks.py bot     # set up, then run the bot (reads .env)
+    python3 tasks.py test    # set up, then run the whole test suite (extra args go to pytest)
+    python3 tasks.py lint    # set up, then ruff (lint + format check) and mypy
+
+Only the standard library is used here, so it works on a machine that has nothing but Python 3.11+.
+The virtualenv lives in `.venv/`; it is (re)installed when pyproject.toml's dependencies change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tomllib
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".setup-stamp"
+
+
+def _venv_python() -> Path:
+    scripts = "Scripts" if os.name == "nt" else "bin"
+    return VENV / scripts / ("python.exe" if os.name == "nt" else "python")
+
+
+def _requirements(with_dev: bool) -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    reqs = list(project["dependencies"])
+    if with_dev:
+        reqs += project["optional-dependencies"]["dev"]
+    return reqs
+
+
+def ensure_env(with_dev: bool) -> Path:
+    """Create .venv and install the requirements unless the stamp says they are already there."""
+    reqs = _requirements(with_dev)
+    digest = hashlib.sha256("\n".join(sorted(reqs)).encode()).hexdigest()
+    python = _venv_python()
+    if not python.exists():
+        print("tasks: creating .venv", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if not STAMP.exists() or digest not in STAMP.read_text(encoding="utf-8").split():
+        print(f"tasks: installing {len(reqs)} requirements into .venv", flush=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *reqs],
+            check=True,
+        )
+        known = STAMP.read_text(encoding="utf-8").split() if STAMP.exists() else []
+        STAMP.write_text("\n".join([*known, digest]) + "\n", encoding="utf-8")
+    return python
+
+
+def _run(argv: list[str]) -> int:
+    return subprocess.run(argv, cwd=ROOT, check=False).returncode
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"bot", "test", "lint"}:
+        print(__doc__)
+        return 2
+    task, rest = argv[0], argv[1:]
+    python = str(ensure_env(with_dev=task != "bot"))
+    if task == "bot":
+        return _run([python, "-m", "bot", *rest])
+    if task == "test":
+        return _run([python, "-m", "pytest", *rest])
+    for step in (
+        [python, "-m", "ruff", "check", "."],
+        [python, "-m", "ruff", "format", "--check", "."],
+        [python, "-m", "mypy"],
+    ):
+        print("tasks: " + " ".join(step[1:]), flush=True)
+        code = _run(step)
+        if code:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
