@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from difflib import SequenceMatcher
 from typing import TypeVar
@@ -12,6 +13,7 @@ T = TypeVar("T")
 
 AUTOCOMPLETE_LIMIT = 25
 _FUZZY_FLOOR = 0.55
+_TRAILING_YEAR = re.compile(r"^(?P<rest>.*?)\s*\(?(?P<year>1[89]\d\d|2[01]\d\d)\)?$")
 
 
 def match_rank(query: str, title: str, year: int | None) -> float | None:
@@ -43,13 +45,26 @@ def _is_subsequence(needle: str, haystack: str) -> bool:
     return len(needle) >= 3 and all(ch in it for ch in needle)
 
 
+def _split_year(folded: str) -> tuple[str, int | None]:
+    """``"miracle 2019"`` or ``"miracle (2019)"`` -> ``("miracle", 2019)``."""
+    match = _TRAILING_YEAR.match(folded)
+    if match and match["rest"]:
+        return match["rest"], int(match["year"])
+    return folded, None
+
+
 def rank_movies(
     query: str, movies: Iterable[Movie], limit: int = AUTOCOMPLETE_LIMIT
 ) -> list[Movie]:
-    """The best ``limit`` matches, best first; ties keep the catalog's order (newest first)."""
-    folded = fold(query)
+    """The best ``limit`` matches, best first; ties keep the catalog's order (newest first).
+
+    A year typed after the title keeps only the movies of that year.
+    """
+    folded, year = _split_year(fold(query))
     scored: list[tuple[float, int, Movie]] = []
     for position, movie in enumerate(movies):
+        if year is not None and movie.year != year:
+            continue
         rank = match_rank(folded, movie.title, movie.year)
         if rank is not None:
             scored.append((rank, position, movie))

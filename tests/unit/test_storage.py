@@ -1,0 +1,162 @@
+"""The Database: migrations, units of work, and the constraints that hold the invariants."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.domain.errors import StorageError
+from bot.storage.database import Database
+from bot.storage.migrator import Migration, bundled_migrations
+
+
+async def _tables(path: Path) -> set[str]:
+    async with aiosqlite.connect(path) as conn:
+        async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
+            return {row[0] for row in await cur.fetchall()}
+
+
+async def _version(path: Path) -> int:
+    async with aiosqlite.connect(path) as conn:
+        async with conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+            assert row is not None
+            return int(row[0])
+
+
+async def test_fresh_database_is_migrated_to_the_newest_version(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    db = await Database.open(path)
+    await db.close()
+    latest = bundled_migrations()[-1].version
+    assert await _version(path) == latest
+    assert {"movies", "ratings", "reviews", "guild_settings", "meta"} <= await _tables(path)
+
+
+async def test_reopening_is_a_no_op_and_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "again.db"
+    db = await Database.open(path)
+    async with db.session() as s:
+        await s.meta.set("k", "v")
+    await db.close()
+    db = await Database.open(path)
+    try:
+        async with db.reader() as s:
+            assert await s.meta.get("k") == "v"
+        assert db.schema_version == bundled_migrations()[-1].version
+    finally:
+        await db.close()
+
+
+async def test_a_failing_migration_leaves_no_trace(tmp_path: Path) -> None:
+    path = tmp_path / "failing.db"
+    good = Migration(
+        1, "good", "BEGIN; CREATE TABLE a (x INTEGER); PRAGMA user_version = 1; COMMIT;"
+    )
+    bad = Migration(
+        2,
+        "bad",
+        "BEGIN; CREATE TABLE b (x INTEGER); INSERT INTO a VALUES (1);"
+        " INSERT INTO nowhere VALUES (1); PRAGMA user_version = 2; COMMIT;",
+    )
+    with pytest.raises(StorageError, match="0002_bad failed and was rolled back"):
+        await Database.open(path, migrations=[good, bad])
+    assert await _version(path) == 1
+    assert "b" not in await _tables(path)
+    async with aiosqlite.connect(path) as conn:
+        async with conn.execute("SELECT count(*) FROM a") as cur:
+            assert await cur.fetchone() == (0,)
+
+
+async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    async with aiosqlite.connect(path) as conn:
+        await conn.execute("PRAGMA user_version = 999")
+        await conn.commit()
+    with pytest.raises(StorageError, match="newer than this code"):
+        await Database.open(path)
+    assert await _version(path) == 999
+
+
+def test_bundled_migrations_are_numbered_without_gaps_and_set_their_version() -> None:
+    migrations = bundled_migrations()
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    for m in migrations:
+        assert f"PRAGMA user_version = {m.version};" in m.sql
+        assert "BEGIN" in m.sql and "COMMIT" in m.sql
+
+
+async def test_session_rolls_back_on_error_and_on_cancellation(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.session() as s:
+            await s.meta.set("a", "1")
+            raise RuntimeError("boom")
+
+    started = asyncio.Event()
+
+    async def slow_writer() -> None:
+        async with db.session() as s:
+            await s.meta.set("b", "2")
+            started.set()
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(slow_writer())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.reader() as s:
+        assert await s.meta.get("a") is None
+        assert await s.meta.get("b") is None
+
+
+async def test_pragmas_hold_on_every_connection(db: Database) -> None:
+    async with db.session() as s:
+        async with s.conn.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone())[0] == "wal"  # type: ignore[index]
+        async with s.conn.execute("PRAGMA foreign_keys") as cur:
+            assert (await cur.fetchone())[0] == 1  # type: ignore[index]
+
+
+async def test_constraints_refuse_bad_rows(db: Database) -> None:
+    async with db.session() as s:
+        movie = await s.movies.add(
+            1,
+            title="Heat",
+            title_key="heat",
+            year=1995,
+            added_by=7,
+            added_at="2026-01-01T00:00:00+00:00",
+        )
+    bad_rows = [
+        ("INSERT INTO ratings VALUES (?, 5, 11, 'command', 'x')", (movie.id,)),
+        ("INSERT INTO ratings VALUES (?, 5, 0, 'command', 'x')", (movie.id,)),
+        ("INSERT INTO ratings VALUES (999, 5, 5, 'command', 'x')", ()),
+        (
+            "INSERT INTO movies (guild_id, title, title_key, year, added_by, added_at) "
+            "VALUES (1, 'HEAT', 'heat', 1995, 8, 'x')",
+            (),
+        ),
+    ]
+    for sql, params in bad_rows:
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.session() as s:
+                await s.conn.execute(sql, params)
+    async with db.reader() as s:
+        assert await s.movies.count(1) == 1
+        assert (await s.movies.summaries([movie.id]))[movie.id].votes == 0
+
+
+async def test_memory_database_works_for_reads_and_writes() -> None:
+    db = await Database.open(":memory:")
+    try:
+        async with db.session() as s:
+            await s.meta.set("x", "y")
+        async with db.reader() as s:
+            assert await s.meta.get("x") == "y"
+    finally:
+        await db.close()
