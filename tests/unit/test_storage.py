@@ -21,11 +21,10 @@ async def _tables(path: Path) -> set[str]:
 
 
 async def _version(path: Path) -> int:
-    async with aiosqlite.connect(path) as conn:
-        async with conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-            assert row is not None
-            return int(row[0])
+    async with aiosqlite.connect(path) as conn, conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
 
 
 async def test_fresh_database_is_migrated_to_the_newest_version(tmp_path: Path) -> None:
@@ -67,9 +66,8 @@ async def test_a_failing_migration_leaves_no_trace(tmp_path: Path) -> None:
         await Database.open(path, migrations=[good, bad])
     assert await _version(path) == 1
     assert "b" not in await _tables(path)
-    async with aiosqlite.connect(path) as conn:
-        async with conn.execute("SELECT count(*) FROM a") as cur:
-            assert await cur.fetchone() == (0,)
+    async with aiosqlite.connect(path) as conn, conn.execute("SELECT count(*) FROM a") as cur:
+        assert await cur.fetchone() == (0,)
 
 
 async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
