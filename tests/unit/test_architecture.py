@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*ROOT.joinpath("bot").rglob("*.py"), *ROOT.joinpath("cogs").rglob("*.py")])
-# SELECT is matched in capitals only (prose says "select a movie from the list"); the rest in any case.
+# SELECT matches in capitals only (prose says "select a movie from"); the rest in any case.
 SQL = re.compile(
     r"\bSELECT\s.+\sFROM\b"
     r"|(?i:\b(INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)\b)",

@@ -15,9 +15,9 @@ from bot.storage.migrator import Migration, bundled_migrations
 
 
 async def _tables(path: Path) -> set[str]:
-    async with aiosqlite.connect(path) as conn:
-        async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
-            return {row[0] for row in await cur.fetchall()}
+    query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    async with aiosqlite.connect(path) as conn, conn.execute(query) as cur:
+        return {row[0] for row in await cur.fetchall()}
 
 
 async def _version(path: Path) -> int:
