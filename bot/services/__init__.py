@@ -8,6 +8,7 @@ from bot.domain.clock import Clock
 from bot.services.club import ClubService
 from bot.services.install import InstallService
 from bot.services.movies import MovieService
+from bot.services.ratings import RatingService
 from bot.storage.database import Database
 
 
@@ -16,6 +17,7 @@ class Services:
     club: ClubService
     movies: MovieService
     install: InstallService
+    ratings: RatingService
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -23,4 +25,5 @@ def build_services(db: Database, clock: Clock) -> Services:
         club=ClubService(db, clock),
         movies=MovieService(db, clock),
         install=InstallService(db),
+        ratings=RatingService(db, clock),
     )

@@ -9,6 +9,7 @@ import aiosqlite
 from bot.storage.club import ClubRepository
 from bot.storage.meta import MetaRepository
 from bot.storage.movies import MovieRepository
+from bot.storage.ratings import RatingRepository
 
 
 class Session:
@@ -22,6 +23,10 @@ class Session:
     @cached_property
     def movies(self) -> MovieRepository:
         return MovieRepository(self.conn)
+
+    @cached_property
+    def ratings(self) -> RatingRepository:
+        return RatingRepository(self.conn)
 
     @cached_property
     def meta(self) -> MetaRepository:

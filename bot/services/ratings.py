@@ -1,0 +1,254 @@
+"""Ratings: reactions through a group-commit writer, /rate and /unrate, and reconciliation.
+
+Reaction events are the hot path: a popular card can get hundreds a second. They go on a queue;
+one writer task takes everything waiting, folds it into its net effect (``plan_batch``) and
+commits it in one transaction. Commands and reconciliation go through the same rules, so every
+path leads to the same state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from bot.domain.clock import Clock, to_db
+from bot.domain.movies import Movie
+from bot.domain.ratings import RatingSummary, check_score, score_for_emoji
+from bot.domain.reactions import ReactionChange, Reconciliation, plan_batch, reconcile_card
+from bot.storage.database import Database
+from bot.storage.session import Session
+
+log = logging.getLogger(__name__)
+
+_CARD_CACHE_SIZE = 20_000
+
+
+@dataclass(frozen=True)
+class RatingsChanged:
+    """Told to listeners after a commit: which cards to refresh, which reactions to tidy."""
+
+    movie_ids: frozenset[int]
+    tidy: tuple[tuple[int, int, int], ...] = ()  # (movie_id, member_id, score)
+
+
+@dataclass
+class _Reconcile:
+    movie_id: int
+    now_on_card: Mapping[int, set[int]]
+    done: asyncio.Future[Reconciliation]
+
+
+@dataclass
+class _Change:
+    change: ReactionChange
+    done: asyncio.Future[None] | None = None
+
+
+@dataclass
+class _Held:
+    changes: list[_Change] = field(default_factory=list)
+
+
+Listener = Callable[[RatingsChanged], Awaitable[None]]
+
+
+class RatingService:
+    def __init__(self, db: Database, clock: Clock, *, max_batch: int = 2000) -> None:
+        self._db = db
+        self._clock = clock
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Change | _Reconcile | None] = asyncio.Queue()
+        self._cards: OrderedDict[int, int | None] = OrderedDict()  # card message id -> movie id
+        self._held: dict[int, _Held] = {}  # movies being reconciled: live changes wait here
+        self._listeners: list[Listener] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._run(), name="ratings-writer")
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop the writer."""
+        if self._writer is None:
+            return
+        await self._queue.put(None)
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+        self._writer = None
+
+    # -- the hot path ------------------------------------------------------------------------
+    async def movie_for_card(self, message_id: int) -> int | None:
+        if message_id in self._cards:
+            self._cards.move_to_end(message_id)
+            return self._cards[message_id]
+        async with self._db.reader() as s:
+            movie = await s.movies.by_card(message_id)
+        self._remember_card(message_id, movie.id if movie else None)
+        return movie.id if movie else None
+
+    def _remember_card(self, message_id: int, movie_id: int | None) -> None:
+        self._cards[message_id] = movie_id
+        self._cards.move_to_end(message_id)
+        while len(self._cards) > _CARD_CACHE_SIZE:
+            self._cards.popitem(last=False)
+
+    def card_moved(self, old_message_id: int | None, new_message_id: int, movie_id: int) -> None:
+        if old_message_id is not None:
+            self._cards.pop(old_message_id, None)
+        self._remember_card(new_message_id, movie_id)
+
+    async def on_reaction(
+        self, message_id: int, member_id: int, emoji: str, *, added: bool
+    ) -> asyncio.Future[None] | None:
+        """A raw reaction event. Returns a future that resolves at commit, or None if ignored."""
+        score = score_for_emoji(emoji)
+        if score is None:
+            return None
+        movie_id = await self.movie_for_card(message_id)
+        if movie_id is None:
+            return None
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        item = _Change(ReactionChange(movie_id, member_id, score, added), done)
+        held = self._held.get(movie_id)
+        if held is not None:
+            held.changes.append(item)
+        else:
+            self._queue.put_nowait(item)
+        return done
+
+    # -- commands ----------------------------------------------------------------------------
+    async def rate(self, movie: Movie, member_id: int, score: int) -> RatingSummary:
+        check_score(score)
+        async with self._db.session() as s:
+            await s.ratings.put(movie.id, member_id, score, "command", to_db(self._clock.now()))
+            seen = (await s.ratings.seen_for(movie.id, [member_id])).get(member_id, set())
+            summary = (await s.movies.summaries([movie.id]))[movie.id]
+        tidy = tuple((movie.id, member_id, other) for other in sorted(seen) if other != score)
+        await self._notify(RatingsChanged(frozenset({movie.id}), tidy))
+        return summary
+
+    async def unrate(self, movie: Movie, member_id: int) -> bool:
+        async with self._db.session() as s:
+            removed = await s.ratings.delete(movie.id, member_id)
+            seen = (await s.ratings.seen_for(movie.id, [member_id])).get(member_id, set())
+        tidy = tuple((movie.id, member_id, score) for score in sorted(seen))
+        await self._notify(RatingsChanged(frozenset({movie.id}), tidy))
+        return removed
+
+    async def my_rating(self, movie: Movie, member_id: int) -> int | None:
+        async with self._db.reader() as s:
+            return await s.ratings.get(movie.id, member_id)
+
+    async def summary(self, movie_id: int) -> RatingSummary:
+        async with self._db.reader() as s:
+            return (await s.movies.summaries([movie_id]))[movie_id]
+
+    # -- reconciliation ----------------------------------------------------------------------
+    def hold(self, movie_id: int) -> None:
+        """Before reading a card's reactions from Discord: park live changes for that card."""
+        self._held.setdefault(movie_id, _Held())
+
+    async def reconcile(self, movie_id: int, now_on_card: Mapping[int, set[int]]) -> Reconciliation:
+        """Apply what changed on the card since last seen; then release the parked changes."""
+        done: asyncio.Future[Reconciliation] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Reconcile(movie_id, now_on_card, done))
+        self.release(movie_id)
+        return await done
+
+    def release(self, movie_id: int) -> None:
+        held = self._held.pop(movie_id, None)
+        for item in held.changes if held else []:
+            self._queue.put_nowait(item)
+
+    async def seen_on_card(self, movie_id: int) -> dict[int, set[int]]:
+        async with self._db.reader() as s:
+            return await s.ratings.seen_on_card(movie_id)
+
+    # -- the writer --------------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            stop = None in batch
+            pending: list[_Change] = []
+            for item in batch:
+                if isinstance(item, _Change):
+                    pending.append(item)
+                    continue
+                await self._commit_changes(pending)
+                pending = []
+                if isinstance(item, _Reconcile):
+                    await self._commit_reconcile(item)
+            await self._commit_changes(pending)
+            if stop:
+                return
+
+    async def _commit_changes(self, items: list[_Change]) -> None:
+        if not items:
+            return
+        plan = plan_batch(item.change for item in items)
+        try:
+            async with self._db.session() as s:
+                await s.ratings.apply(plan, to_db(self._clock.now()))
+                tidy = await _tidy_after(s, plan.upserts)
+        except Exception as exc:
+            log.exception("a batch of %d rating changes failed", len(items))
+            for item in items:
+                if item.done is not None and not item.done.done():
+                    item.done.set_exception(exc)
+            return
+        for item in items:
+            if item.done is not None and not item.done.done():
+                item.done.set_result(None)
+        await self._notify(RatingsChanged(frozenset(plan.movies), tidy))
+
+    async def _commit_reconcile(self, item: _Reconcile) -> None:
+        try:
+            async with self._db.session() as s:
+                last_seen = await s.ratings.seen_on_card(item.movie_id)
+                result = reconcile_card(item.movie_id, last_seen, item.now_on_card)
+                plan = plan_batch(result.changes)
+                await s.ratings.apply(plan, to_db(self._clock.now()))
+        except Exception as exc:
+            log.exception("reconciling movie %d failed", item.movie_id)
+            item.done.set_exception(exc)
+            return
+        item.done.set_result(result)
+        tidy = tuple((item.movie_id, member, score) for member, score in result.extra)
+        if result.changes or tidy:
+            await self._notify(RatingsChanged(frozenset({item.movie_id}), tidy))
+
+    async def _notify(self, event: RatingsChanged) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(event)
+            except Exception:
+                log.exception("a ratings listener failed")
+
+
+async def _tidy_after(
+    s: Session, upserts: Mapping[tuple[int, int], int]
+) -> tuple[tuple[int, int, int], ...]:
+    """Older numbers still on the card of members whose rating just changed by reaction."""
+    by_movie: dict[int, list[int]] = {}
+    for movie_id, member_id in upserts:
+        by_movie.setdefault(movie_id, []).append(member_id)
+    tidy: list[tuple[int, int, int]] = []
+    for movie_id, members in sorted(by_movie.items()):
+        seen = await s.ratings.seen_for(movie_id, members)
+        for member_id in members:
+            keep = upserts[(movie_id, member_id)]
+            tidy.extend(
+                (movie_id, member_id, sc) for sc in sorted(seen.get(member_id, ())) if sc != keep
+            )
+    return tuple(tidy)

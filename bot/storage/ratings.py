@@ -1,0 +1,98 @@
+"""Ratings and the card reactions the bot last saw; batches are applied set-wise."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Literal
+
+from bot.domain.reactions import BatchPlan
+from bot.storage.base import Repository
+
+Source = Literal["reaction", "command"]
+
+
+class RatingRepository(Repository):
+    async def get(self, movie_id: int, member_id: int) -> int | None:
+        value = await self._scalar(
+            "SELECT score FROM ratings WHERE movie_id = ? AND member_id = ?", (movie_id, member_id)
+        )
+        return None if value is None else int(value)
+
+    async def put(self, movie_id: int, member_id: int, score: int, source: Source, at: str) -> None:
+        await self._write(
+            "INSERT INTO ratings (movie_id, member_id, score, source, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (movie_id, member_id) DO UPDATE SET "
+            "score = excluded.score, source = excluded.source, updated_at = excluded.updated_at",
+            (movie_id, member_id, score, source, at),
+        )
+
+    async def delete(self, movie_id: int, member_id: int) -> bool:
+        removed = await self._write(
+            "DELETE FROM ratings WHERE movie_id = ? AND member_id = ?", (movie_id, member_id)
+        )
+        return removed > 0
+
+    async def apply(self, plan: BatchPlan, at: str) -> None:
+        """One batch of reaction changes: a handful of statements, however many events."""
+        conn = self._conn
+        if plan.seen_remove:
+            await conn.executemany(
+                "DELETE FROM card_reactions WHERE movie_id = ? AND member_id = ? AND score = ?",
+                sorted(plan.seen_remove),
+            )
+        if plan.seen_add:
+            await conn.executemany(
+                "INSERT OR IGNORE INTO card_reactions (movie_id, member_id, score) "
+                "VALUES (?, ?, ?)",
+                sorted(plan.seen_add),
+            )
+        if plan.conditional_deletes:
+            await conn.executemany(
+                "DELETE FROM ratings WHERE movie_id = ? AND member_id = ? AND score = ?",
+                sorted(plan.conditional_deletes),
+            )
+        if plan.deletes:
+            await conn.executemany(
+                "DELETE FROM ratings WHERE movie_id = ? AND member_id = ?", sorted(plan.deletes)
+            )
+        if plan.upserts:
+            await conn.executemany(
+                "INSERT INTO ratings (movie_id, member_id, score, source, updated_at) "
+                "VALUES (?, ?, ?, 'reaction', ?) ON CONFLICT (movie_id, member_id) DO UPDATE SET "
+                "score = excluded.score, source = 'reaction', updated_at = excluded.updated_at",
+                [
+                    (movie, member, score, at)
+                    for (movie, member), score in sorted(plan.upserts.items())
+                ],
+            )
+
+    async def seen_on_card(self, movie_id: int) -> dict[int, set[int]]:
+        rows = await self._all(
+            "SELECT member_id, score FROM card_reactions WHERE movie_id = ?", (movie_id,)
+        )
+        seen: dict[int, set[int]] = defaultdict(set)
+        for row in rows:
+            seen[row["member_id"]].add(row["score"])
+        return dict(seen)
+
+    async def seen_for(self, movie_id: int, member_ids: list[int]) -> dict[int, set[int]]:
+        seen: dict[int, set[int]] = defaultdict(set)
+        for start in range(0, len(member_ids), 500):
+            chunk = member_ids[start : start + 500]
+            rows = await self._all(
+                "SELECT member_id, score FROM card_reactions WHERE movie_id = ? "
+                f"AND member_id IN ({', '.join('?' * len(chunk))})",
+                (movie_id, *chunk),
+            )
+            for row in rows:
+                seen[row["member_id"]].add(row["score"])
+        return dict(seen)
+
+    async def all_for_guild(self, guild_id: int) -> list[tuple[int, int, int]]:
+        """(member_id, movie_id, score) for every rating in the club — the recommender's input."""
+        rows = await self._all(
+            "SELECT r.member_id, r.movie_id, r.score FROM ratings r "
+            "JOIN movies m ON m.id = r.movie_id WHERE m.guild_id = ?",
+            (guild_id,),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]

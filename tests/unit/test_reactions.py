@@ -1,0 +1,158 @@
+"""The reaction rule, checked against a one-event-at-a-time reference model."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.ratings import emoji_for_score
+from bot.domain.reactions import ReactionChange, plan_batch, reconcile_card
+from bot.services import Services
+
+
+def reference(
+    changes: list[ReactionChange], start: dict[tuple[int, int], int]
+) -> dict[tuple[int, int], int]:
+    """The rule, one change at a time: add sets; removing the held number clears."""
+    ratings = dict(start)
+    for c in changes:
+        key = (c.movie_id, c.member_id)
+        if c.added:
+            ratings[key] = c.score
+        elif ratings.get(key) == c.score:
+            del ratings[key]
+    return ratings
+
+
+def apply_plan(
+    changes: list[ReactionChange], start: dict[tuple[int, int], int]
+) -> dict[tuple[int, int], int]:
+    plan = plan_batch(changes)
+    ratings = dict(start)
+    for movie, member, score in plan.conditional_deletes:
+        if ratings.get((movie, member)) == score:
+            del ratings[(movie, member)]
+    for key in plan.deletes:
+        ratings.pop(key, None)
+    ratings.update(plan.upserts)
+    return ratings
+
+
+change_st = st.builds(
+    ReactionChange,
+    movie_id=st.integers(1, 2),
+    member_id=st.integers(1, 3),
+    score=st.integers(1, 10),
+    added=st.booleans(),
+)
+start_st = st.dictionaries(st.tuples(st.integers(1, 2), st.integers(1, 3)), st.integers(1, 10))
+
+
+@given(st.lists(change_st, max_size=30), start_st)
+@settings(max_examples=400, deadline=None)
+def test_a_folded_batch_equals_the_changes_one_by_one(
+    changes: list[ReactionChange], start: dict[tuple[int, int], int]
+) -> None:
+    assert apply_plan(changes, start) == reference(changes, start)
+
+
+def test_removing_an_older_number_changes_nothing() -> None:
+    changes = [
+        ReactionChange(1, 7, 5, True),
+        ReactionChange(1, 7, 8, True),
+        ReactionChange(1, 7, 5, False),
+    ]
+    assert reference(changes, {}) == {(1, 7): 8}
+    assert apply_plan(changes, {}) == {(1, 7): 8}
+
+
+def test_reconcile_added_swapped_removed_and_the_highest_new_number_wins() -> None:
+    last_seen = {1: {5}, 2: {7}, 3: {9}}
+    now = {1: {5}, 2: {3}, 4: {2, 6}}  # 1 unchanged, 2 swapped 7->3, 3 removed 9, 4 added two
+    result = reconcile_card(10, last_seen, now)
+    ratings = reference(result.changes, {(10, 1): 5, (10, 2): 7, (10, 3): 9})
+    assert ratings == {(10, 1): 5, (10, 2): 3, (10, 4): 6}
+    assert result.extra == [(4, 2)]
+
+
+async def _wait(futures: list[asyncio.Future[None] | None]) -> None:
+    await asyncio.gather(*(f for f in futures if f is not None))
+
+
+async def test_writer_applies_a_shuffled_storm_exactly(services: Services) -> None:
+    movie = await services.movies.add(1, 1, "Heat", 1995)
+    await services.movies.attach_card(movie, 50, 500)
+    ratings = services.ratings
+    ratings.start()
+    rng = random.Random(7)
+    expected: dict[int, int] = {}
+    futures = []
+    for _ in range(3000):
+        member = rng.randrange(200)
+        score = rng.randint(1, 10)
+        added = rng.random() < 0.75
+        futures.append(await ratings.on_reaction(500, member, emoji_for_score(score), added=added))
+        if added:
+            expected[member] = score
+        elif expected.get(member) == score:
+            del expected[member]
+    await _wait(futures)
+    await ratings.stop()
+    summary = await ratings.summary(movie.id)
+    assert summary.votes == len(expected)
+    assert summary.counts == tuple(
+        sum(1 for s in expected.values() if s == k) for k in range(1, 11)
+    )
+
+
+async def test_other_emoji_and_other_messages_are_ignored(services: Services) -> None:
+    movie = await services.movies.add(1, 1, "Heat", 1995)
+    await services.movies.attach_card(movie, 50, 500)
+    services.ratings.start()
+    assert await services.ratings.on_reaction(500, 9, "👍", added=True) is None
+    assert await services.ratings.on_reaction(999, 9, emoji_for_score(3), added=True) is None
+    await services.ratings.stop()
+    assert (await services.ratings.summary(movie.id)).votes == 0
+
+
+async def test_rate_command_survives_reconciliation_and_tidies_old_reactions(
+    services: Services,
+) -> None:
+    movie = await services.movies.add(1, 1, "Heat", 1995)
+    await services.movies.attach_card(movie, 50, 500)
+    events = []
+
+    async def listen(event: object) -> None:
+        events.append(event)
+
+    services.ratings.subscribe(listen)
+    services.ratings.start()
+    await _wait([await services.ratings.on_reaction(500, 9, emoji_for_score(4), added=True)])
+    await services.ratings.rate(movie, 9, 8)
+    assert events[-1].tidy == ((movie.id, 9, 4),)
+    # Nothing changed on the card while "offline": the /rate stays.
+    services.ratings.hold(movie.id)
+    result = await services.ratings.reconcile(movie.id, {9: {4}})
+    assert result.changes == []
+    assert await services.ratings.my_rating(movie, 9) == 8
+    await services.ratings.stop()
+
+
+@pytest.mark.parametrize("added_while_held", [True, False])
+async def test_changes_parked_during_reconciliation_apply_after_it(
+    services: Services, added_while_held: bool
+) -> None:
+    movie = await services.movies.add(1, 1, "Heat", 1995)
+    await services.movies.attach_card(movie, 50, 500)
+    services.ratings.start()
+    services.ratings.hold(movie.id)
+    # Discord's list was read before this reaction; the live event arrives during reconciliation.
+    parked = await services.ratings.on_reaction(500, 3, emoji_for_score(6), added=added_while_held)
+    await services.ratings.reconcile(movie.id, {})
+    await _wait([parked])
+    await services.ratings.stop()
+    assert await services.ratings.my_rating(movie, 3) == (6 if added_while_held else None)
