@@ -16,11 +16,12 @@ from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.services import Services, build_services
 from bot.storage.database import Database
+from bot.ui.cards import CardKeeper
 from bot.ui.errors import ClubTree
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("cogs.club", "cogs.movies", "cogs.help")
+EXTENSIONS: tuple[str, ...] = ("cogs.club", "cogs.movies", "cogs.ratings", "cogs.help")
 
 
 def club_intents() -> discord.Intents:
@@ -48,9 +49,11 @@ class ClubBot(commands.Bot):
         self.db = db
         self.services = services
         self.clock = clock
+        self.cards = CardKeeper(self, services.movies, services.ratings, services.club)
         self._announced_ready = False
 
     async def setup_hook(self) -> None:
+        self.cards.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
@@ -72,7 +75,13 @@ class ClubBot(commands.Bot):
         await self.services.install.remember_command_signature(signature)
         log.info("synced %d global commands", len(synced))
 
+    async def close(self) -> None:
+        await self.cards.close()  # commit queued ratings before the connection goes
+        await super().close()
+
     async def on_ready(self) -> None:
+        # Each READY (first start, or a reconnect that could not resume) may follow missed events.
+        self.cards.reconcile_soon()
         if not self._announced_ready:
             self._announced_ready = True
             assert self.user is not None

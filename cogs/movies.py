@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import TYPE_CHECKING, Any, Literal
@@ -13,39 +12,19 @@ from discord.ext import commands
 
 from bot.domain.links import message_link
 from bot.services.club import ClubService
-from bot.services.movies import CHOICE_PREFIX, MovieService
+from bot.services.movies import MovieService
 from bot.storage.movies import MovieSort
-from bot.ui.cards import publish_card, refresh_card
+from bot.ui.autocomplete import movie_choices
+from bot.ui.cards import CardKeeper
 from bot.ui.channels import posting_channel
 from bot.ui.embeds import info_embed, movie_page_embed
 from bot.ui.errors import report
-from bot.ui.text import plain_cap, safe
+from bot.ui.text import safe
 
 if TYPE_CHECKING:
     from bot.client import ClubBot
 
 log = logging.getLogger(__name__)
-
-AUTOCOMPLETE_DEADLINE = 2.5  # seconds; Discord drops autocomplete answers after 3
-
-
-async def movie_choices(
-    movies: MovieService, interaction: discord.Interaction[Any], current: str
-) -> list[app_commands.Choice[str]]:
-    """The 25 best catalog matches for what the member is typing, as ``Title (Year)``."""
-    if interaction.guild_id is None:
-        return []
-    try:
-        found = await asyncio.wait_for(
-            movies.suggest(interaction.guild_id, current), AUTOCOMPLETE_DEADLINE
-        )
-    except TimeoutError:
-        log.warning("autocomplete missed its deadline in guild %d", interaction.guild_id)
-        return []
-    return [
-        app_commands.Choice(name=plain_cap(m.label, 100), value=f"{CHOICE_PREFIX}{m.id}")
-        for m in found
-    ]
 
 
 class MoviePageButton(
@@ -102,9 +81,10 @@ def page_view(page: Any) -> discord.ui.View:
 
 @app_commands.guild_only()
 class Movies(commands.GroupCog, group_name="movie", group_description="The club's movie catalog"):
-    def __init__(self, movies: MovieService, club: ClubService) -> None:
+    def __init__(self, movies: MovieService, club: ClubService, cards: CardKeeper) -> None:
         self.movies = movies
         self.club = club
+        self.cards = cards
 
     @app_commands.command(
         name="add", description="Add a movie, post its card and open its spoiler thread"
@@ -119,19 +99,12 @@ class Movies(commands.GroupCog, group_name="movie", group_description="The club'
             await interaction.response.defer(ephemeral=True, thinking=True)
             settings = await self.club.settings(interaction.guild_id)
             channel = posting_channel(interaction, settings.movies_channel_id, allow_forum=True)
-            message, thread = await publish_card(channel, await self.movies.info(movie))
+            movie, thread = await self.cards.post(movie, channel)
         except BaseException:
             await self.movies.discard(movie)  # no card, no catalog entry: the member can retry
             raise
-        movie = await self.movies.attach_card(movie, message.channel.id, message.id)
-        if thread is not None:
-            movie = await self.movies.attach_thread(movie, thread.id)
-            if isinstance(channel, discord.TextChannel):  # a forum card is the thread's own start
-                try:
-                    await refresh_card(message, await self.movies.info(movie))
-                except discord.HTTPException as exc:  # the card is up; the link can wait
-                    log.warning("could not link thread on card %d: %s", message.id, exc.code)
-        link = message_link(interaction.guild_id, message.channel.id, message.id)
+        assert movie.card_channel_id is not None and movie.card_message_id is not None
+        link = message_link(interaction.guild_id, movie.card_channel_id, movie.card_message_id)
         if thread is not None:
             spoilers = f" Spoilers go in <#{thread.id}>."
         else:
@@ -149,6 +122,8 @@ class Movies(commands.GroupCog, group_name="movie", group_description="The club'
         assert interaction.guild_id is not None
         found = await self.movies.resolve(interaction.guild_id, movie)
         await interaction.response.send_message(embed=info_embed(await self.movies.info(found)))
+        if not found.has_card:  # a moderator deleted it: put it back, with its reactions
+            await self.cards.ensure(found)
 
     @info.autocomplete("movie")
     async def _info_movie(
@@ -170,4 +145,4 @@ class Movies(commands.GroupCog, group_name="movie", group_description="The club'
 
 async def setup(bot: ClubBot) -> None:
     bot.add_dynamic_items(MoviePageButton)
-    await bot.add_cog(Movies(bot.services.movies, bot.services.club))
+    await bot.add_cog(Movies(bot.services.movies, bot.services.club, bot.cards))

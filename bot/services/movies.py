@@ -80,6 +80,25 @@ class MovieService:
             await s.movies.set_card(movie.id, channel_id, message_id)
         return replace(movie, card_channel_id=channel_id, card_message_id=message_id)
 
+    async def detach_card(self, movie: Movie) -> Movie:
+        """The card was deleted: ratings and reviews stay; a new card is posted when needed."""
+        async with self._db.session() as s:
+            await s.movies.set_card(movie.id, None, None)
+            await s.ratings.forget_seen(movie.id)
+        return replace(movie, card_channel_id=None, card_message_id=None)
+
+    async def by_id(self, movie_id: int) -> Movie | None:
+        async with self._db.reader() as s:
+            return await s.movies.by_id(movie_id)
+
+    async def by_card(self, message_id: int) -> Movie | None:
+        async with self._db.reader() as s:
+            return await s.movies.by_card(message_id)
+
+    async def with_cards(self, guild_id: int) -> list[Movie]:
+        async with self._db.reader() as s:
+            return await s.movies.with_cards(guild_id)
+
     async def attach_thread(self, movie: Movie, thread_id: int | None) -> Movie:
         async with self._db.session() as s:
             await s.movies.set_thread(movie.id, thread_id)

@@ -168,6 +168,11 @@ class RatingService:
         for item in held.changes if held else []:
             self._queue.put_nowait(item)
 
+    async def reactions_cleared(self, movie_id: int, score: int | None = None) -> None:
+        """A moderator cleared the card's reactions: the bot forgets them; ratings are kept."""
+        async with self._db.session() as s:
+            await s.ratings.forget_seen(movie_id, score)
+
     async def seen_on_card(self, movie_id: int) -> dict[int, set[int]]:
         async with self._db.reader() as s:
             return await s.ratings.seen_on_card(movie_id)

@@ -58,6 +58,16 @@ class MovieRepository(Repository):
         row = await self._one(_SELECT + "WHERE guild_id = ? AND id = ?", (guild_id, movie_id))
         return None if row is None else _movie(row)
 
+    async def by_id(self, movie_id: int) -> Movie | None:
+        row = await self._one(_SELECT + "WHERE id = ?", (movie_id,))
+        return None if row is None else _movie(row)
+
+    async def with_cards(self, guild_id: int) -> list[Movie]:
+        rows = await self._all(
+            _SELECT + "WHERE guild_id = ? AND card_message_id IS NOT NULL ORDER BY id", (guild_id,)
+        )
+        return [_movie(r) for r in rows]
+
     async def by_identity(self, guild_id: int, title_key: str, year: int | None) -> Movie | None:
         row = await self._one(
             _SELECT + "WHERE guild_id = ? AND title_key = ? AND coalesce(year, 0) = ?",
@@ -120,7 +130,7 @@ class MovieRepository(Repository):
             await self._scalar("SELECT count(*) FROM reviews WHERE movie_id = ?", (movie_id,))
         )
 
-    async def set_card(self, movie_id: int, channel_id: int, message_id: int) -> None:
+    async def set_card(self, movie_id: int, channel_id: int | None, message_id: int | None) -> None:
         await self._write(
             "UPDATE movies SET card_channel_id = ?, card_message_id = ? WHERE id = ?",
             (channel_id, message_id, movie_id),

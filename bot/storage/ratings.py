@@ -66,6 +66,15 @@ class RatingRepository(Repository):
                 ],
             )
 
+    async def forget_seen(self, movie_id: int, score: int | None = None) -> None:
+        """The card's reactions are gone (cleared or deleted); ratings stay."""
+        if score is None:
+            await self._write("DELETE FROM card_reactions WHERE movie_id = ?", (movie_id,))
+        else:
+            await self._write(
+                "DELETE FROM card_reactions WHERE movie_id = ? AND score = ?", (movie_id, score)
+            )
+
     async def seen_on_card(self, movie_id: int) -> dict[int, set[int]]:
         rows = await self._all(
             "SELECT member_id, score FROM card_reactions WHERE movie_id = ?", (movie_id,)

@@ -1,14 +1,22 @@
-"""Posting a movie's card and opening its spoiler thread (a forum post in a forum channel)."""
+"""Movie cards on Discord: posting them with their reactions, keeping them current, re-posting a
+deleted one, tidying old rating reactions, and reconciling reactions made while the bot was away.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Literal
 
 import discord
 
 from bot.domain.movies import Movie
-from bot.services.movies import MovieInfo
+from bot.domain.ratings import SCORE_EMOJI, emoji_for_score, score_for_emoji
+from bot.services.club import ClubService
+from bot.services.coalesce import Coalescer
+from bot.services.movies import MovieInfo, MovieService
+from bot.services.ratings import RatingsChanged, RatingService
 from bot.ui.embeds import card_embed
 from bot.ui.errors import bot_action
 from bot.ui.text import plain_cap
@@ -18,6 +26,7 @@ log = logging.getLogger(__name__)
 THREAD_SUFFIX = " · spoilers"
 ONE_WEEK_MINUTES: Literal[10080] = 10080
 SPOILER_TAG = "Spoilers"
+CARD_EDIT_INTERVAL = 2.1  # seconds between two edits of one card (Discord-friendly, >= 2 s)
 
 CardChannel = discord.TextChannel | discord.ForumChannel
 
@@ -57,5 +66,202 @@ async def publish_card(
     return message, thread
 
 
-async def refresh_card(message: discord.Message, info: MovieInfo) -> None:
-    await message.edit(embed=card_embed(info))
+async def add_rating_reactions(message: discord.Message | discord.PartialMessage) -> None:
+    """Put 1️⃣…🔟 on a card, in order. Without permission the card still works via /rate."""
+    for emoji in SCORE_EMOJI:
+        try:
+            await message.add_reaction(emoji)
+        except discord.HTTPException as exc:  # 403 without Add Reactions; /rate still works
+            log.warning("could not add rating reactions on %d: %s", message.id, exc.status)
+            return
+
+
+class CardKeeper:
+    """Keeps every card's embed and reactions true to the database."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        movies: MovieService,
+        ratings: RatingService,
+        club: ClubService,
+    ) -> None:
+        self._client = client
+        self._movies = movies
+        self._ratings = ratings
+        self._club = club
+        self.refresher: Coalescer[int] = Coalescer(self._refresh, CARD_EDIT_INTERVAL)
+        self._tidy: asyncio.Queue[tuple[int, int, int]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._reconciling: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._ratings.subscribe(self._on_ratings_changed)
+        self._ratings.start()
+        self._tasks.append(asyncio.create_task(self._tidy_worker(), name="card-tidy"))
+
+    async def close(self) -> None:
+        await self._ratings.stop()
+        await self.refresher.settle()
+        for task in [*self._tasks, self._reconciling]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    # -- posting -----------------------------------------------------------------------------
+    async def post(self, movie: Movie, channel: CardChannel) -> tuple[Movie, discord.Thread | None]:
+        """A new card for ``movie`` (which has none) in ``channel``, with reactions and thread."""
+        message, thread = await publish_card(channel, await self._movies.info(movie))
+        old_card = movie.card_message_id
+        movie = await self._movies.attach_card(movie, message.channel.id, message.id)
+        self._ratings.card_moved(old_card, message.id, movie.id)
+        if thread is not None and movie.thread_id is None:
+            movie = await self._movies.attach_thread(movie, thread.id)
+            if isinstance(channel, discord.TextChannel):  # a forum card is the thread's own start
+                with contextlib.suppress(discord.HTTPException):
+                    await message.edit(embed=card_embed(await self._movies.info(movie)))
+        elif thread is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await thread.delete()  # the movie keeps its first thread
+        await add_rating_reactions(message)
+        return movie, thread
+
+    async def ensure(self, movie: Movie) -> Movie:
+        """Re-post the card if a moderator deleted it (called by /rate and /movie info)."""
+        if movie.has_card:
+            return movie
+        settings = await self._club.settings(movie.guild_id)
+        channel = self._client.get_channel(settings.movies_channel_id or 0)
+        if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
+            channel = self._client.get_channel(movie.card_channel_id or 0)
+        if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
+            log.info("no channel to re-post the card of movie %d", movie.id)
+            return movie
+        try:
+            movie, _ = await self.post(movie, channel)
+        except Exception:
+            log.warning("could not re-post the card of movie %d", movie.id, exc_info=True)
+        return movie
+
+    # -- keeping cards current ---------------------------------------------------------------
+    async def _on_ratings_changed(self, event: RatingsChanged) -> None:
+        for movie_id in event.movie_ids:
+            self.refresher.mark(movie_id)
+        for item in event.tidy:
+            self._tidy.put_nowait(item)
+
+    async def _refresh(self, movie_id: int) -> None:
+        movie = await self._movies.by_id(movie_id)
+        if movie is None or movie.card_channel_id is None or movie.card_message_id is None:
+            return
+        card = self._client.get_partial_messageable(movie.card_channel_id, guild_id=movie.guild_id)
+        try:
+            await card.get_partial_message(movie.card_message_id).edit(
+                embed=card_embed(await self._movies.info(movie))
+            )
+        except discord.NotFound:
+            await self.card_deleted(movie.card_message_id)
+            refreshed = await self._movies.by_id(movie_id)
+            if refreshed is not None:
+                await self.ensure(refreshed)
+        except discord.HTTPException as exc:
+            log.warning("could not refresh the card of movie %d: %s", movie_id, exc.status)
+
+    async def card_deleted(self, message_id: int) -> None:
+        movie = await self._movies.by_card(message_id)
+        if movie is not None:
+            await self._movies.detach_card(movie)
+            self._ratings.card_moved(message_id, 0, movie.id)
+            log.info("card of movie %d was deleted; ratings kept", movie.id)
+
+    async def reactions_cleared(self, message_id: int, emoji: str | None) -> None:
+        """A moderator removed reactions from a card: forget them and put the numbers back."""
+        movie = await self._movies.by_card(message_id)
+        if movie is None or movie.card_channel_id is None:
+            return
+        score = score_for_emoji(emoji) if emoji is not None else None
+        if emoji is not None and score is None:
+            return
+        await self._ratings.reactions_cleared(movie.id, score)
+        card = self._client.get_partial_messageable(movie.card_channel_id, guild_id=movie.guild_id)
+        message = card.get_partial_message(message_id)
+        if score is None:
+            await add_rating_reactions(message)
+        else:
+            with contextlib.suppress(discord.HTTPException):
+                await message.add_reaction(emoji_for_score(score))
+
+    async def _tidy_worker(self) -> None:
+        """Remove members' older rating reactions, one at a time, when allowed."""
+        while True:
+            movie_id, member_id, score = await self._tidy.get()
+            movie = await self._movies.by_id(movie_id)
+            if movie is None or movie.card_channel_id is None or movie.card_message_id is None:
+                continue
+            channel = self._client.get_channel(movie.card_channel_id)
+            guild = self._client.get_guild(movie.guild_id)
+            me = guild.me if guild is not None else None
+            allowed = (
+                not isinstance(channel, discord.abc.GuildChannel | discord.Thread)
+                or me is None
+                or channel.permissions_for(me).manage_messages
+            )
+            if not allowed:
+                continue  # without Manage Messages the latest reaction simply counts
+            message = self._client.get_partial_messageable(
+                movie.card_channel_id
+            ).get_partial_message(movie.card_message_id)
+            try:
+                await message.remove_reaction(emoji_for_score(score), discord.Object(member_id))
+            except discord.HTTPException as exc:
+                log.info("could not tidy a reaction on movie %d: %s", movie_id, exc.status)
+
+    # -- reconciliation ----------------------------------------------------------------------
+    def reconcile_soon(self) -> None:
+        """Start (or restart) reconciliation in the background; commands never wait for it."""
+        if self._reconciling is not None and not self._reconciling.done():
+            return
+        self._reconciling = asyncio.create_task(self.reconcile_all(), name="card-reconcile")
+
+    async def reconcile_all(self) -> None:
+        cards = 0
+        for guild in list(self._client.guilds):
+            for movie in await self._movies.with_cards(guild.id):
+                try:
+                    await self._reconcile_card(movie)
+                    cards += 1
+                except discord.HTTPException as exc:
+                    log.warning("could not reconcile movie %d: %s", movie.id, exc.status)
+                finally:
+                    self._ratings.release(movie.id)
+        log.info("reconciled %d cards", cards)
+
+    async def _reconcile_card(self, movie: Movie) -> None:
+        assert movie.card_channel_id is not None and movie.card_message_id is not None
+        channel = self._client.get_partial_messageable(
+            movie.card_channel_id, guild_id=movie.guild_id
+        )
+        self._ratings.hold(movie.id)
+        try:
+            message = await channel.fetch_message(movie.card_message_id)
+        except discord.NotFound:
+            self._ratings.release(movie.id)
+            await self.card_deleted(movie.card_message_id)
+            return
+        bot_id = self._client.user.id if self._client.user else 0
+        now_on_card: dict[int, set[int]] = {}
+        missing = set(range(1, 11))
+        for reaction in message.reactions:
+            score = score_for_emoji(str(reaction.emoji))
+            if score is None:
+                continue
+            if reaction.me:
+                missing.discard(score)
+            async for user in reaction.users(limit=None):
+                if user.id != bot_id and not user.bot:
+                    now_on_card.setdefault(user.id, set()).add(score)
+        await self._ratings.reconcile(movie.id, now_on_card)
+        for score in sorted(missing):
+            with contextlib.suppress(discord.HTTPException):
+                await message.add_reaction(emoji_for_score(score))

@@ -1,0 +1,73 @@
+"""Coalesced work per key: however often a key is marked, its action runs at most once per
+``interval``, and always once more after the last mark — so the result settles on the final state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+
+
+class Coalescer(Generic[K]):
+    def __init__(
+        self,
+        action: Callable[[K], Awaitable[None]],
+        interval: float,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._action = action
+        self._interval = interval
+        self._monotonic = monotonic
+        self._dirty: set[K] = set()
+        self._last_start: dict[K, float] = {}
+        self._tasks: dict[K, asyncio.Task[None]] = {}
+        self.runs = 0
+
+    def mark(self, key: K) -> None:
+        self._dirty.add(key)
+        if key not in self._tasks:
+            self._tasks[key] = asyncio.create_task(self._drive(key), name=f"coalesce-{key}")
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
+    async def settle(self) -> None:
+        """Wait until nothing is marked or running (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        for task in list(self._tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def _drive(self, key: K) -> None:
+        try:
+            while key in self._dirty:
+                last = self._last_start.get(key)
+                if last is not None:
+                    wait = last + self._interval - self._monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                self._dirty.discard(key)
+                self._last_start[key] = self._monotonic()
+                self.runs += 1
+                try:
+                    await self._action(key)
+                except Exception:
+                    log.exception("coalesced action for %s failed", key)
+        finally:
+            self._tasks.pop(key, None)
