@@ -579,7 +579,7 @@ def plan_review(
         if (
             current is None
             or len(current) >= max_embeds
-            or used + len(description) > message_total_limit
+            or used + embed.text_length() > message_total_limit
         ):
             if messages:
                 embed = EmbedPlan(None, author, description, footer)
