@@ -26,6 +26,7 @@ class Core:
         self.calls: list[Call] = []
         self.unknown: list[Call] = []
         self.rate_limited = 0
+        self.internal_errors: list[Exception] = []  # emulator bugs surfaced as 400 code -1
         self.interactions: dict[int, Interaction] = {}
         self.by_token: dict[str, Interaction] = {}
         self.command_ids: dict[tuple[int | None, int, str], int] = {}

@@ -143,6 +143,11 @@ class Emulator:
         return self.core.unknown
 
     @property
+    def internal_errors(self) -> list[Exception]:
+        """Exceptions raised inside route handlers (answered 400 code -1); should stay empty."""
+        return self.core.internal_errors
+
+    @property
     def rate_limited(self) -> int:
         return self.core.rate_limited
 

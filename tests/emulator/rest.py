@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from tests.emulator.core import Core
 from tests.emulator.errors import ApiError
@@ -175,6 +175,10 @@ class RestServer:
             reply = await route.handler(self.core, api_request)
         except ApiError as error:
             reply = Reply(error.status, error.body())
+        except Exception as error:
+            # A bug in the emulator. Not a 5xx: discord.py would retry those for seconds.
+            self.core.internal_errors.append(error)
+            reply = Reply(400, {"message": f"emulator internal error: {error!r}", "code": -1})
         return reply, decision.headers
 
 
@@ -219,7 +223,7 @@ async def _read_multipart(request: web.Request) -> tuple[Any, list[Upload]]:
     uploads: list[Upload] = []
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
-        if not isinstance(part, web.BodyPartReader):
+        if not isinstance(part, BodyPartReader):
             continue
         data = await part.read(decode=False)
         if part.name == "payload_json":

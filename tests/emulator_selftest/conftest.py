@@ -54,3 +54,4 @@ async def bot(emu: Emulator) -> AsyncIterator[MiniBot]:
     finally:
         await stop_bot(client, task)
     assert emu.unknown == [], f"unknown routes were hit: {[str(c) for c in emu.unknown]}"
+    assert emu.internal_errors == [], f"emulator errors: {emu.internal_errors}"
