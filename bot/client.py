@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import signal
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -36,14 +37,22 @@ def club_intents() -> discord.Intents:
 
 class ClubBot(commands.Bot):
     def __init__(
-        self, *, settings: Settings, db: Database, services: Services, clock: Clock
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        services: Services,
+        clock: Clock,
+        **options: Any,
     ) -> None:
+        """``options`` go to discord.py's ``Client`` as they are (e.g. ``guild_ready_timeout``)."""
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=club_intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=ClubTree,
             help_command=None,
+            **options,
         )
         self.settings = settings
         self.db = db
@@ -90,9 +99,13 @@ class ClubBot(commands.Bot):
             )
 
 
-def create_bot(settings: Settings, db: Database, clock: Clock | None = None) -> ClubBot:
+def create_bot(
+    settings: Settings, db: Database, clock: Clock | None = None, **options: Any
+) -> ClubBot:
     clock = clock or SystemClock()
-    return ClubBot(settings=settings, db=db, services=build_services(db, clock), clock=clock)
+    return ClubBot(
+        settings=settings, db=db, services=build_services(db, clock), clock=clock, **options
+    )
 
 
 async def run(settings: Settings) -> None:

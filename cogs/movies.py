@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot.domain.links import message_link
 from bot.services.club import ClubService
-from bot.services.movies import MovieService
+from bot.services.movies import MoviePage, MovieService
 from bot.storage.movies import MovieSort
 from bot.ui.autocomplete import movie_choices
 from bot.ui.cards import CardKeeper
@@ -70,9 +70,9 @@ class MoviePageButton(
             await report(interaction, exc)
 
 
-def page_view(page: Any) -> discord.ui.View:
+def page_view(page: MoviePage) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(MoviePageButton(page.sort, page.page - 1, "p", disabled=page.page == 0))
+    view.add_item(MoviePageButton(page.sort, max(page.page - 1, 0), "p", disabled=page.page == 0))
     view.add_item(
         MoviePageButton(page.sort, page.page + 1, "n", disabled=page.page + 1 >= page.pages)
     )

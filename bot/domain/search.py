@@ -56,17 +56,21 @@ def _split_year(folded: str) -> tuple[str, int | None]:
 def rank_movies(
     query: str, movies: Iterable[Movie], limit: int = AUTOCOMPLETE_LIMIT
 ) -> list[Movie]:
-    """The best ``limit`` matches, best first; ties keep the catalog's order (newest first).
-
+    """The best ``limit`` matches, best first; equal matches by title, then oldest year first
+    (the original before its remakes). An empty query keeps the catalog's order (newest first).
     A year typed after the title keeps only the movies of that year.
     """
     folded, year = _split_year(fold(query))
-    scored: list[tuple[float, int, Movie]] = []
+    scored: list[tuple[float, str, int, int, Movie]] = []
     for position, movie in enumerate(movies):
         if year is not None and movie.year != year:
             continue
         rank = match_rank(folded, movie.title, movie.year)
-        if rank is not None:
-            scored.append((rank, position, movie))
-    scored.sort(key=lambda item: (item[0], item[1]))
-    return [movie for _, _, movie in scored[:limit]]
+        if rank is None:
+            continue
+        if folded:
+            scored.append((rank, fold(movie.title), movie.year or 0, position, movie))
+        else:
+            scored.append((rank, "", 0, position, movie))
+    scored.sort(key=lambda item: item[:4])
+    return [item[4] for item in scored[:limit]]

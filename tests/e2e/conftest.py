@@ -1,0 +1,119 @@
+"""End-to-end harness: the real bot (unmodified discord.py) against the loopback emulator.
+
+``club`` gives a running emulator with the bot logged in, a temp database, and ``restart()``;
+at teardown it fails the test if the bot hit a route the emulator does not know, or logged an
+unhandled error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.client import ClubBot, create_bot
+from bot.config import Settings
+from bot.domain.clock import Clock, SystemClock
+from bot.storage.database import Database
+from tests.emulator import Emulator
+
+READY_TIMEOUT = 15.0
+
+
+class _ErrorLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@dataclass
+class Club:
+    emu: Emulator
+    db_path: Path
+    clock: Clock = field(default_factory=SystemClock)
+    bot: ClubBot | None = None
+    db: Database | None = None
+    _task: asyncio.Task[None] | None = None
+
+    @property
+    def guild(self) -> Any:
+        return self.emu.world.guild
+
+    async def start(self) -> ClubBot:
+        self.db = await Database.open(self.db_path)
+        settings = Settings(
+            token=self.emu.token,
+            database_path=self.db_path,
+            dev_guild_id=self.emu.world.guild.id,
+        )
+        bot = create_bot(settings, self.db, self.clock, guild_ready_timeout=0.2)
+        self.bot = bot
+        self._task = asyncio.create_task(bot.start(settings.token), name="bot")
+        ready = asyncio.create_task(bot.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {ready, self._task}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+            if self._task in done:
+                self._task.result()  # raises the start-up error
+            raise TimeoutError("the bot did not become ready")
+        await self.settle()
+        return bot
+
+    async def settle(self) -> None:
+        """Wait for background work: reconciliation, queued ratings, card edits."""
+        bot = self.bot
+        assert bot is not None
+        task = bot.cards._reconciling
+        if task is not None:
+            await task
+        await bot.cards.refresher.settle()
+
+    async def stop(self) -> None:
+        if self.bot is not None:
+            await self.bot.close()
+        if self._task is not None:
+            await self._task
+        if self.db is not None:
+            await self.db.close()
+        self.bot, self.db, self._task = None, None, None
+
+    async def restart(self) -> ClubBot:
+        await self.stop()
+        return await self.start()
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    emulator = Emulator()
+    await emulator.start()
+    emulator.install()
+    try:
+        yield emulator
+    finally:
+        emulator.uninstall()
+        await emulator.stop()
+
+
+@pytest.fixture
+async def club(emu: Emulator, tmp_path: Path) -> AsyncIterator[Club]:
+    errors = _ErrorLog()
+    logging.getLogger().addHandler(errors)
+    harness = Club(emu, tmp_path / "club.db")
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+        logging.getLogger().removeHandler(errors)
+    assert [c.route for c in emu.unknown] == [], "the bot called routes Discord does not have"
+    assert [r.getMessage() for r in errors.records] == [], "the bot logged errors"
