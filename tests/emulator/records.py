@@ -28,8 +28,15 @@ class Call:
         return f"{self.method} {self.path} -> {self.status}"
 
 
+POLL_SECONDS = 0.05
+
+
 class Signal:
-    """Wakes every waiter whenever something changes; waiters re-check their own condition."""
+    """Wakes every waiter whenever something changes; waiters re-check their own condition.
+
+    Waiters also re-check every 50 ms, because predicates may look at state the emulator does
+    not see change (for example a list the bot appends to).
+    """
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
@@ -47,6 +54,6 @@ class Signal:
                 raise AssertionError(f"timed out after {timeout} s waiting for {what}")
             event = self._event
             try:
-                await asyncio.wait_for(event.wait(), remaining)
+                await asyncio.wait_for(event.wait(), min(remaining, POLL_SECONDS))
             except TimeoutError:
                 continue
