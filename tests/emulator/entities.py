@@ -228,7 +228,7 @@ class GuildState:
         self.bot_role = self._add_role(world.bot_name, BOT_DEFAULT, position=3, managed=True)
         self.me = self._add(world.bot_name, [self.bot_role.id], bot=True, user_id=world.bot_user_id)
         admin_role = self._add_role("Admin", Perm.MANAGE_GUILD | Perm.MANAGE_MESSAGES, position=2)
-        mod_role = self._add_role("Mod", Perm.MANAGE_MESSAGES, position=2)
+        mod_role = self._add_role("Mod", Perm.MANAGE_MESSAGES | Perm.MANAGE_THREADS, position=2)
         self.admin = self._add("admin", [self.member_role.id, admin_role.id])
         self.mod = self._add("mod", [self.member_role.id, mod_role.id])
         self.owner_id = self.admin.id
