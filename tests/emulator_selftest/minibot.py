@@ -166,6 +166,9 @@ class MiniBot(commands.Bot):
         self.add_dynamic_items(LikeButton)
         await self.tree.sync(guild=guild)
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py sleeps 5 s before every re-IDENTIFY by default; not needed on loopback."""
+
     async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
         self.raw_reactions.append(("add", event))
 

@@ -1,0 +1,95 @@
+"""Rate limits, reconnect/RESUME replay, INVALID_SESSION and offline events."""
+
+from __future__ import annotations
+
+import discord
+
+from tests.emulator import Emulator
+from tests.emulator_selftest.conftest import start_bot, stop_bot
+from tests.emulator_selftest.minibot import MiniBot
+
+EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
+
+
+async def test_advertised_buckets_let_discordpy_pace_itself(emu: Emulator, bot: MiniBot) -> None:
+    emu.limits.configure(EDIT, limit=3, per=0.5)
+    channel = bot.get_channel(emu.world.guild.channel("general").id)
+    assert isinstance(channel, discord.TextChannel)
+    sent = await channel.send("0")
+    for i in range(1, 9):
+        await sent.edit(content=str(i))
+    assert emu.rate_limited == 0
+    headers = emu.calls_to(EDIT)[0]
+    assert headers.status == 200
+    assert emu.world.message(channel.id, sent.id)["content"] == "8"  # type: ignore[index]
+
+
+async def test_hidden_limit_gives_429s_and_discordpy_retries(emu: Emulator, bot: MiniBot) -> None:
+    # Without X-RateLimit headers the client cannot pace itself, like with Discord's
+    # undocumented sub-limits: it meets 429s, sleeps `retry_after`, and retries.
+    emu.limits.configure(EDIT, limit=3, per=0.4, advertise=False)
+    channel = bot.get_channel(emu.world.guild.channel("general").id)
+    assert isinstance(channel, discord.TextChannel)
+    sent = await channel.send("0")
+    for i in range(1, 9):
+        await sent.edit(content=f"edit {i}")
+    statuses = [c.status for c in emu.calls_to(EDIT)]
+    assert emu.rate_limited >= 1 and 429 in statuses
+    assert statuses.count(200) == 8
+    assert emu.world.message(channel.id, sent.id)["content"] == "edit 8"  # type: ignore[index]
+    too_many = next(c for c in emu.calls_to(EDIT) if c.status == 429)
+    assert too_many.response["retry_after"] > 0 and too_many.response["global"] is False
+
+
+async def test_resume_replays_events_missed_while_away(emu: Emulator, bot: MiniBot) -> None:
+    g = emu.world.guild
+    general = g.channel("general")
+    card = await emu.post_message(g.admin, general, "card")
+    sessions_before = set(emu.gateway.sessions)
+
+    async def while_away() -> None:
+        assert not emu.connected
+        await emu.react(g.member("alice"), general, int(card["id"]), "7️⃣")
+
+    await emu.reconnect(resume=True, during=while_away)
+    await emu.wait_for(lambda: len(bot.raw_reactions) == 1, what="the replayed reaction")
+    assert bot.raw_reactions[0][1].user_id == g.member("alice").id
+    assert set(emu.gateway.sessions) == sessions_before
+    assert any(f["op"] == 6 for f in emu.gateway.received)  # RESUME
+
+
+async def test_invalid_session_makes_the_client_identify_again(emu: Emulator, bot: MiniBot) -> None:
+    g = emu.world.guild
+    general = g.channel("general")
+    card = await emu.post_message(g.admin, general, "card")
+
+    async def while_away() -> None:
+        await emu.react(g.member("alice"), general, int(card["id"]), "7️⃣")
+
+    identifies = sum(1 for f in emu.gateway.received if f["op"] == 2)
+    await emu.reconnect(resume=False, during=while_away)
+    assert sum(1 for f in emu.gateway.received if f["op"] == 2) == identifies + 1
+    await emu.react(g.member("bob"), general, int(card["id"]), "8️⃣")
+    await emu.wait_for(lambda: len(bot.raw_reactions) == 1, what="the reaction after re-identify")
+    assert bot.raw_reactions[0][1].user_id == g.member("bob").id  # alice's was lost
+
+
+async def test_events_while_no_bot_runs_are_not_delivered(emu: Emulator) -> None:
+    g = emu.world.guild
+    general = g.channel("general")
+    first = MiniBot(g.id)
+    await stop_bot(first, await start_bot(emu, first))
+    assert not emu.connected
+    card = await emu.post_message(g.admin, general, "card")
+    await emu.react(g.member("alice"), general, int(card["id"]), "7️⃣")
+
+    second = MiniBot(g.id)
+    task = await start_bot(emu, second)
+    try:
+        await emu.react(g.member("bob"), general, int(card["id"]), "8️⃣")
+        await emu.wait_for(lambda: bool(second.raw_reactions), what="the live reaction")
+        assert [e.user_id for _, e in second.raw_reactions] == [g.member("bob").id]
+        # The world kept the offline reaction: a bot can reconcile it through REST.
+        assert emu.world.reaction_users(int(card["id"]), "7️⃣") == [g.member("alice").id]
+    finally:
+        await stop_bot(second, task)
