@@ -1,0 +1,116 @@
+"""``python -m bot`` as a real process: bad settings, a too-new database, ready and SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+from bot.storage.migrator import bundled_migrations
+from tests.emulator import Emulator
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "DEV_GUILD", "DATABASE_", "LOG_"))
+    }
+    env.update(extra)
+    return env
+
+
+async def _run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode()
+
+
+async def test_no_token_is_one_clear_line_and_a_non_zero_exit(tmp_path: Path) -> None:
+    # Run from an empty folder so no developer's .env is picked up.
+    env = _env(PYTHONPATH=str(REPO))
+    code, out = await _run(["-m", "bot"], env, tmp_path)
+    assert code != 0
+    lines = out.strip().splitlines()
+    assert len(lines) == 1, out
+    assert lines[0].startswith("reelclub: DISCORD_TOKEN is not set")
+    assert "Traceback" not in out
+
+
+async def test_a_database_newer_than_the_code_is_refused_in_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "future.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    env = _env(
+        PYTHONPATH=str(REPO),
+        DISCORD_TOKEN="abcdefghijklmnop.qrstuv",
+        DATABASE_PATH=str(db),
+    )
+    code, out = await _run(["-m", "bot"], env, tmp_path)
+    assert code != 0
+    latest = bundled_migrations()[-1].version
+    assert out.strip().splitlines() == [
+        "reelclub: the database is at schema version 999, newer than this code knows "
+        f"({latest}); update Reel Club or point DATABASE_PATH at another file"
+    ]
+
+
+async def test_runs_against_the_emulator_logs_ready_and_stops_cleanly_on_sigint(
+    tmp_path: Path,
+) -> None:
+    emu = Emulator()
+    await emu.start()
+    try:
+        env = _env()
+        env.update(emu.subprocess_env())
+        env.update(
+            PYTHONPATH=str(REPO),
+            DISCORD_TOKEN=emu.token,
+            DATABASE_PATH=str(tmp_path / "club.db"),
+            DEV_GUILD_ID=str(emu.world.guild.id),
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.emulator.launch",
+            "-m",
+            "bot",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        assert proc.stdout is not None
+        seen: list[str] = []
+
+        async def read_until(marker: str) -> None:
+            while True:
+                line = (await proc.stdout.readline()).decode()  # type: ignore[union-attr]
+                assert line, "the bot exited early:\n" + "".join(seen)
+                seen.append(line)
+                if marker in line:
+                    return
+
+        await asyncio.wait_for(read_until(" ready as "), 30)
+        assert emu.connected
+        proc.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(proc.communicate(), 30)
+        output = "".join(seen) + rest.decode()
+        assert proc.returncode == 0, output
+        assert "stopped; database closed" in output
+        assert "Traceback" not in output
+        assert emu.token not in output
+    finally:
+        await emu.stop()
