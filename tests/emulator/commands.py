@@ -41,9 +41,7 @@ def find_command(world: World, guild: GuildState, name: str, kind: int) -> tuple
         for command in world.commands.get(scope, []):
             if command["name"] == name and int(command.get("type", 1)) == kind:
                 return command, scoped
-    known = sorted(
-        c["name"] for scope in (guild.id, None) for c in world.commands.get(scope, [])
-    )
+    known = sorted(c["name"] for scope in (guild.id, None) for c in world.commands.get(scope, []))
     raise AssertionError(f"no synced command {name!r} of type {kind}; synced: {known}")
 
 
@@ -60,7 +58,9 @@ def walk_path(command: JSON, path: list[str]) -> tuple[JSON, list[JSON]]:
         assert subs, f"/{command['name']} has no subcommand {part!r} at {node['name']!r}"
         node = subs[0]
         chain.append(node)
-    leftover = [o for o in node.get("options") or [] if o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP)]
+    leftover = [
+        o for o in node.get("options") or [] if o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP)
+    ]
     assert not leftover, f"{node['name']!r} needs a subcommand: {[o['name'] for o in leftover]}"
     return node, chain
 
@@ -100,7 +100,9 @@ class OptionBuilder:
                     {"name": name, "type": option["type"], "value": str(value), "focused": True}
                 )
             else:
-                built.append({"name": name, "type": option["type"], "value": self.convert(option, value)})
+                built.append(
+                    {"name": name, "type": option["type"], "value": self.convert(option, value)}
+                )
         return built
 
     def convert(self, option: JSON, value: Any) -> Any:
@@ -145,7 +147,8 @@ class OptionBuilder:
         low, high = option.get("min_value"), option.get("max_value")
         assert low is None or value >= low, f"{name!r} must be >= {low}"
         assert high is None or value <= high, f"{name!r} must be <= {high}"
-        return value
+        number: int | float = value
+        return number
 
     def _member(self, member: MemberState) -> str:
         self.resolved.users[str(member.id)] = member.user_payload()
@@ -173,7 +176,9 @@ def modal_answers(modal: JSON, values: dict[str, str]) -> list[JSON]:
             answer = _answer(row.get("component") or {}, row.get("label"), values, used)
             rows.append({"type": 18, "component": answer})
         else:
-            children = [_answer(c, c.get("label"), values, used) for c in row.get("components") or []]
+            children = [
+                _answer(c, c.get("label"), values, used) for c in row.get("components") or []
+            ]
             rows.append({"type": row.get("type", 1), "components": children})
     unused = set(values) - used
     assert not unused, f"the modal has no inputs named {sorted(unused)}"

@@ -1,5 +1,8 @@
 """`Emulator`: the loopback server, the client redirect, and members' actions for tests."""
 
+# Timeouts are part of the public test API (like asyncio.wait_for), hence ASYNC109.
+# ruff: noqa: ASYNC109
+
 from __future__ import annotations
 
 import asyncio
@@ -119,7 +122,11 @@ class Emulator:
 
     def subprocess_env(self) -> dict[str, str]:
         """Environment for `python -m tests.emulator.launch -m <module>` (see launch.py)."""
-        return {ENV_REST: self.rest_base, ENV_GATEWAY: self.gateway_url, "DISCORD_TOKEN": self.token}
+        return {
+            ENV_REST: self.rest_base,
+            ENV_GATEWAY: self.gateway_url,
+            "DISCORD_TOKEN": self.token,
+        }
 
     # ---- addresses and records -------------------------------------------------------------
     @property
@@ -160,7 +167,7 @@ class Emulator:
         return list(self.core.interactions.values())
 
     def calls_to(self, route: str) -> list[Call]:
-        """Calls whose templated route equals `route`, e.g. "POST /channels/{channel_id}/messages"."""
+        """Calls to one templated route, e.g. "POST /channels/{channel_id}/messages"."""
         return [c for c in self.calls if c.route == route]
 
     # ---- waiting ---------------------------------------------------------------------------
@@ -297,7 +304,11 @@ class Emulator:
         **values: Any,
     ) -> Interaction:
         """Run a slash command; `options={...}` for option names that clash with `channel`."""
-        where = self._channel(channel) if channel is not None else self._guild(member).channel("general")
+        where = (
+            self._channel(channel)
+            if channel is not None
+            else self._guild(member).channel("general")
+        )
         data = self._command_data(member, where, path, {**values, **(options or {})})
         return self._dispatch_interaction(member, where, INTERACTION_COMMAND, data)
 
@@ -314,7 +325,11 @@ class Emulator:
         **values: Any,
     ) -> list[JSON]:
         """Type into an autocomplete option; returns the bot's choices."""
-        where = self._channel(channel) if channel is not None else self._guild(member).channel("general")
+        where = (
+            self._channel(channel)
+            if channel is not None
+            else self._guild(member).channel("general")
+        )
         typed = {**values, **(options or {}), focused: value}
         data = self._command_data(member, where, path, typed, focused=focused)
         itx = self._dispatch_interaction(member, where, INTERACTION_AUTOCOMPLETE, data)
@@ -342,7 +357,12 @@ class Emulator:
         return self._dispatch_interaction(member, channel, INTERACTION_COMMAND, data)
 
     async def user_command(
-        self, member: MemberState, name: str, target: MemberState, *, channel: ChannelRef | None = None
+        self,
+        member: MemberState,
+        name: str,
+        target: MemberState,
+        *,
+        channel: ChannelRef | None = None,
     ) -> Interaction:
         """Use a user context-menu command on `target`."""
         guild = self._guild(member)

@@ -34,7 +34,7 @@ def invalid_form(errors: dict[str, Any]) -> ApiError:
 
 
 def nest(path: list[str | int], leaf: dict[str, Any]) -> dict[str, Any]:
-    """Wrap `leaf` in one dict per path element: ["embeds", 0, "title"] -> {"embeds": {"0": ...}}."""
+    """Wrap `leaf` per path element: ["embeds", 0, "title"] -> {"embeds": {"0": {...}}}."""
     result = leaf
     for key in reversed(path):
         result = {str(key): result}

@@ -4,6 +4,9 @@ Frames are sent as TEXT JSON; discord.py only decompresses binary frames, so the
 query parameter and IDENTIFY's `compress: true` can be ignored (fact 3).
 """
 
+# Timeouts are part of the public test API (like asyncio.wait_for), hence ASYNC109.
+# ruff: noqa: ASYNC109
+
 from __future__ import annotations
 
 import asyncio
@@ -69,7 +72,7 @@ def required_intent(event: str, guild_id: int | None) -> int:
 
 
 def _blank_content(data: JSON, bot_id: int) -> JSON:
-    """Without MESSAGE_CONTENT, guild messages lose their content unless by or mentioning the bot."""
+    """Without MESSAGE_CONTENT, guild messages lose content unless by or mentioning the bot."""
     author = (data.get("author") or {}).get("id")
     mentioned = any(m.get("id") == str(bot_id) for m in data.get("mentions") or [])
     if author == str(bot_id) or mentioned:

@@ -135,7 +135,9 @@ def _check_poll(poll: JSON, errors: Errors) -> None:
     for index, answer in enumerate(answers):
         text = str((answer.get("poll_media") or {}).get("text") or "")
         if len(text) > POLL_ANSWER_MAX:
-            _put(errors, ["poll", "answers", index, "poll_media", "text"], _too_long(POLL_ANSWER_MAX))
+            _put(
+                errors, ["poll", "answers", index, "poll_media", "text"], _too_long(POLL_ANSWER_MAX)
+            )
     hours = float(poll.get("duration") or 24)
     if not 1 <= hours <= POLL_HOURS_MAX:
         _put(errors, ["poll", "duration"], _too_long(POLL_HOURS_MAX))

@@ -42,6 +42,7 @@ class Perm(enum.IntFlag):
     SEND_POLLS = 1 << 49
 
 
+NO_PERMISSIONS = Perm(0)
 ALL_PERMISSIONS = Perm(0)
 for _bit in Perm:
     ALL_PERMISSIONS |= _bit
@@ -82,8 +83,8 @@ class Overwrite:
 
     target_id: int
     kind: int
-    allow: Perm = Perm(0)
-    deny: Perm = Perm(0)
+    allow: Perm = NO_PERMISSIONS
+    deny: Perm = NO_PERMISSIONS
 
     def payload(self) -> dict[str, object]:
         return {
@@ -114,7 +115,7 @@ def apply_overwrites(
     role_ids: Iterable[int],
     member_id: int,
 ) -> Perm:
-    """Discord's order: @everyone overwrite, then all role overwrites together, then the member's."""
+    """Discord's order: @everyone overwrite, then all role overwrites at once, then the member."""
     if base & Perm.ADMINISTRATOR or base == ALL_PERMISSIONS:
         return base
     perms = base

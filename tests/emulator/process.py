@@ -1,5 +1,8 @@
 """Running a bot as a subprocess against an emulator, and stopping/restarting it cleanly."""
 
+# Timeouts are part of the public test API (like asyncio.wait_for), hence ASYNC109.
+# ruff: noqa: ASYNC109
+
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,8 @@
 """What the emulator records about REST traffic, and a signal for waiting on changes."""
 
+# Timeouts are part of the public test API (like asyncio.wait_for), hence ASYNC109.
+# ruff: noqa: ASYNC109
+
 from __future__ import annotations
 
 import asyncio

@@ -250,7 +250,9 @@ def _to_response(reply: Reply, headers: dict[str, str]) -> web.Response:
         return web.Response(status=NO_CONTENT, headers=headers)
     if reply.raw is not None:
         return web.Response(
-            status=reply.status, body=reply.raw, headers={**headers, "Content-Type": reply.content_type}
+            status=reply.status,
+            body=reply.raw,
+            headers={**headers, "Content-Type": reply.content_type},
         )
     # Exactly "application/json": discord.py compares the header with == (fact 5).
     body = json.dumps(reply.body).encode()

@@ -69,7 +69,9 @@ def _interaction(core: Core, req: ApiRequest) -> Interaction:
 async def callback(core: Core, req: ApiRequest) -> Reply:
     itx = _interaction(core, req)
     if itx.responded:
-        raise ApiError(400, errors.ALREADY_ACKNOWLEDGED, "Interaction has already been acknowledged.")
+        raise ApiError(
+            400, errors.ALREADY_ACKNOWLEDGED, "Interaction has already been acknowledged."
+        )
     if itx.late:
         # The 3-second rule: after it, the interaction is gone for good.
         raise errors.unknown("interaction", errors.UNKNOWN_INTERACTION)
@@ -235,7 +237,9 @@ def _edit(core: Core, message: JSON, body: JSON, files: list[Upload]) -> JSON:
 
 
 @routes.route(
-    "GET", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth=False,
+    "GET",
+    "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+    auth=False,
     exempt_global=True,
 )
 async def get_original(core: Core, req: ApiRequest) -> Reply:
@@ -243,7 +247,9 @@ async def get_original(core: Core, req: ApiRequest) -> Reply:
 
 
 @routes.route(
-    "PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth=False,
+    "PATCH",
+    "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+    auth=False,
     exempt_global=True,
 )
 async def edit_original(core: Core, req: ApiRequest) -> Reply:
@@ -254,7 +260,9 @@ async def edit_original(core: Core, req: ApiRequest) -> Reply:
 
 
 @routes.route(
-    "DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", auth=False,
+    "DELETE",
+    "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+    auth=False,
     exempt_global=True,
 )
 async def delete_original(core: Core, req: ApiRequest) -> Reply:
@@ -285,7 +293,9 @@ async def followup(core: Core, req: ApiRequest) -> Reply:
 
 
 @routes.route(
-    "GET", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth=False,
+    "GET",
+    "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+    auth=False,
     exempt_global=True,
 )
 async def get_followup(core: Core, req: ApiRequest) -> Reply:
@@ -293,7 +303,9 @@ async def get_followup(core: Core, req: ApiRequest) -> Reply:
 
 
 @routes.route(
-    "PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth=False,
+    "PATCH",
+    "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+    auth=False,
     exempt_global=True,
 )
 async def edit_followup(core: Core, req: ApiRequest) -> Reply:
@@ -303,7 +315,9 @@ async def edit_followup(core: Core, req: ApiRequest) -> Reply:
 
 
 @routes.route(
-    "DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", auth=False,
+    "DELETE",
+    "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+    auth=False,
     exempt_global=True,
 )
 async def delete_followup(core: Core, req: ApiRequest) -> Reply:

@@ -9,13 +9,13 @@ from tests.emulator import errors
 from tests.emulator.core import Core
 from tests.emulator.entities import FORUM, PRIVATE_THREAD, PUBLIC_THREAD, ChannelState
 from tests.emulator.errors import ApiError
+from tests.emulator.limits import validate_message
 from tests.emulator.messaging import (
     check_send_permissions,
     create_message,
     edit_message,
     reopen_if_archived,
 )
-from tests.emulator.limits import validate_message
 from tests.emulator.perms import Perm
 from tests.emulator.rest import ApiRequest, Reply, RouteTable, no_content, ok
 from tests.emulator.world import MESSAGE_FLAG_HAS_THREAD, message_created_at
@@ -180,7 +180,9 @@ async def add_reaction(core: Core, req: ApiRequest) -> Reply:
     existing = core.world.reaction_emojis(int(message["id"]))
     new_emoji = emoji not in existing
     # Adding a new emoji needs ADD_REACTIONS; joining an existing one only needs history.
-    core.require(channel, Perm.READ_MESSAGE_HISTORY | (Perm.ADD_REACTIONS if new_emoji else Perm(0)))
+    core.require(
+        channel, Perm.READ_MESSAGE_HISTORY | (Perm.ADD_REACTIONS if new_emoji else Perm(0))
+    )
     if new_emoji and len(existing) >= REACTIONS_MAX:
         raise ApiError(400, errors.MAX_REACTIONS, "Maximum number of reactions reached (20)")
     core.world.add_reaction(message, core.bot(channel), emoji)
@@ -195,9 +197,7 @@ async def remove_own_reaction(core: Core, req: ApiRequest) -> Reply:
     return no_content()
 
 
-@routes.route(
-    "DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/{user_id}"
-)
+@routes.route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/{user_id}")
 async def remove_user_reaction(core: Core, req: ApiRequest) -> Reply:
     channel, message = _reaction_target(core, req)
     user_id = int(req.params["user_id"])
@@ -251,7 +251,7 @@ def _user(core: Core, channel: ChannelState, user_id: int) -> JSON:
 # ---- polls ---------------------------------------------------------------------------------
 @routes.route("POST", "/channels/{channel_id}/polls/{message_id}/expire")
 async def expire_poll(core: Core, req: ApiRequest) -> Reply:
-    channel, message = _reaction_target(core, req)
+    _channel, message = _reaction_target(core, req)
     if message.get("poll") is None:
         raise ApiError(400, 520001, "This message does not have a poll")
     if message["author"]["id"] != str(core.world.bot_user_id):
@@ -347,7 +347,9 @@ def _forum_post(core: Core, forum: ChannelState, req: ApiRequest) -> Reply:
         applied_tags=tags,
         type=PUBLIC_THREAD,
     )
-    message = create_message(core, thread, core.bot(forum), starter, req.files, message_id=thread_id)
+    message = create_message(
+        core, thread, core.bot(forum), starter, req.files, message_id=thread_id
+    )
     return Reply(201, thread.payload() | {"message": message})
 
 

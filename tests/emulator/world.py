@@ -204,7 +204,9 @@ class World:
         for raw in _USER_MENTION.findall(content):
             member = self.member(guild_id, int(raw))
             if member is not None:
-                found.append(member.user_payload() | {"member": member.member_payload(with_user=False)})
+                found.append(
+                    member.user_payload() | {"member": member.member_payload(with_user=False)}
+                )
         return found
 
     def store_message(self, channel: ChannelState, message: JSON) -> JSON:

@@ -30,7 +30,9 @@ async def start_bot(emu: Emulator, bot: MiniBot) -> asyncio.Task[None]:
     """Log `bot` in against the emulator and wait until discord.py says it is ready."""
     task = asyncio.create_task(bot.start(emu.token))
     ready = asyncio.create_task(bot.wait_until_ready())
-    done, _ = await asyncio.wait({task, ready}, timeout=READY_TIMEOUT, return_when="FIRST_COMPLETED")
+    done, _ = await asyncio.wait(
+        {task, ready}, timeout=READY_TIMEOUT, return_when="FIRST_COMPLETED"
+    )
     if ready not in done:
         ready.cancel()
         if task in done:

@@ -11,10 +11,16 @@ import discord
 class EchoClient(discord.Client):
     async def on_ready(self) -> None:
         assert self.user is not None
-        print(f"READY {self.user.id} guilds={len(self.guilds)} args={sys.argv[1:]}", flush=True)
+        # The test waits for this line on stdout.
+        ready = f"READY {self.user.id} guilds={len(self.guilds)} args={sys.argv[1:]}"
+        print(ready, flush=True)  # noqa: T201
 
     async def on_message(self, message: discord.Message) -> None:
-        if self.user is not None and self.user.mentioned_in(message) and message.author != self.user:
+        if (
+            self.user is not None
+            and self.user.mentioned_in(message)
+            and message.author != self.user
+        ):
             await message.channel.send("pong")
 
 

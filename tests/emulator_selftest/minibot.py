@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+AppCommand = app_commands.Command[Any, ..., Any] | app_commands.Group | app_commands.ContextMenu
 MOVIES = ["Miracle in Cell No. 7 (2013)", "Miracle in Cell No. 7 (2019)", "Parasite (2019)"]
 
 
@@ -18,12 +20,16 @@ class VoteView(discord.ui.View):
         self.clicked_by: list[int] = []
 
     @discord.ui.button(label="Vote", custom_id="vote:yes", style=discord.ButtonStyle.primary)
-    async def vote(self, interaction: discord.Interaction, button: discord.ui.Button[VoteView]) -> None:
+    async def vote(
+        self, interaction: discord.Interaction, button: discord.ui.Button[VoteView]
+    ) -> None:
         self.clicked_by.append(interaction.user.id)
         await interaction.response.edit_message(content=f"votes: {len(self.clicked_by)}")
 
 
-class LikeButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"like:(?P<movie>\d+)"):
+class LikeButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"like:(?P<movie>\d+)"
+):
     """Persistent button: survives restarts because the state is in the custom_id."""
 
     def __init__(self, movie: int) -> None:
@@ -44,7 +50,9 @@ class LikeButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], tem
 
 
 class ReviewModal(discord.ui.Modal, title="Write a review"):
-    headline: discord.ui.TextInput[ReviewModal] = discord.ui.TextInput(label="Headline", max_length=100)
+    headline: discord.ui.TextInput[ReviewModal] = discord.ui.TextInput(
+        label="Headline", max_length=100
+    )
     body: discord.ui.TextInput[ReviewModal] = discord.ui.TextInput(
         label="Review", style=discord.TextStyle.paragraph, max_length=4000
     )
@@ -72,9 +80,7 @@ async def movie_info(interaction: discord.Interaction, movie: str) -> None:
 async def movie_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
-    return [
-        app_commands.Choice(name=m, value=m) for m in MOVIES if current.lower() in m.lower()
-    ]
+    return [app_commands.Choice(name=m, value=m) for m in MOVIES if current.lower() in m.lower()]
 
 
 admin = app_commands.Group(name="admin", description="Admin tools")
@@ -82,7 +88,9 @@ tools = app_commands.Group(name="tools", description="Nested tools", parent=admi
 
 
 @tools.command(name="ping", description="Nested subcommand")
-async def tools_ping(interaction: discord.Interaction, target: discord.Member, where: discord.TextChannel) -> None:
+async def tools_ping(
+    interaction: discord.Interaction, target: discord.Member, where: discord.TextChannel
+) -> None:
     await interaction.response.send_message(f"pong {target.id} in {where.id}")
 
 
@@ -142,7 +150,9 @@ async def hide_spoiler(interaction: discord.Interaction, message: discord.Messag
 
 
 class MiniBot(commands.Bot):
-    def __init__(self, guild_id: int, *, extra: list[app_commands.Command[None, ..., None]] | None = None) -> None:
+    def __init__(
+        self, guild_id: int, *, extra: list[app_commands.Command[Any, ..., Any]] | None = None
+    ) -> None:
         intents = discord.Intents.default()
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -159,9 +169,8 @@ class MiniBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         guild = discord.Object(self.guild_id)
-        for command in (movie, admin, slow, late, twice, review, buttons, upload, hide_spoiler):
-            self.tree.add_command(command, guild=guild)
-        for command in self.extra:
+        builtin: list[AppCommand] = [movie, admin, slow, late, twice, review, buttons, upload]
+        for command in [*builtin, hide_spoiler, *self.extra]:
             self.tree.add_command(command, guild=guild)
         self.add_dynamic_items(LikeButton)
         await self.tree.sync(guild=guild)

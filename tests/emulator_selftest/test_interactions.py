@@ -13,7 +13,9 @@ from tests.emulator_selftest.minibot import MiniBot
 
 async def test_subcommand_with_options_gets_a_channel_message(emu: Emulator, bot: MiniBot) -> None:
     g = emu.world.guild
-    itx = await emu.slash(g.member("alice"), "movie add", channel=g.channel("movies"), title="Miracle", year=2013)
+    itx = await emu.slash(
+        g.member("alice"), "movie add", channel=g.channel("movies"), title="Miracle", year=2013
+    )
     response = await itx.response()
     assert response["type"] == CHANNEL_MESSAGE
     assert itx.content == "added Miracle (2013)"
@@ -132,7 +134,9 @@ async def test_message_context_menu(emu: Emulator, bot: MiniBot) -> None:
     assert itx.content == "||Dad dies at the end||"
 
 
-async def test_attachment_option_is_served_from_the_loopback_cdn(emu: Emulator, bot: MiniBot) -> None:
+async def test_attachment_option_is_served_from_the_loopback_cdn(
+    emu: Emulator, bot: MiniBot
+) -> None:
     g = emu.world.guild
     file = emu.attachment("review.txt", b"a long review", content_type="text/plain")
     itx = await emu.slash(g.member("alice"), "upload", file=file)

@@ -35,7 +35,10 @@ async def test_embeds_over_6000_total_are_50035(emu: Emulator, bot: MiniBot) -> 
     with pytest.raises(discord.HTTPException) as raised:
         await channel.send(embeds=too_big)
     assert raised.value.code == 50035
-    assert emu.calls[-1].response["errors"]["embeds"]["_errors"][0]["code"] == "MAX_EMBED_SIZE_EXCEEDED"
+    assert (
+        emu.calls[-1].response["errors"]["embeds"]["_errors"][0]["code"]
+        == "MAX_EMBED_SIZE_EXCEEDED"
+    )
 
 
 @pytest.mark.parametrize(
@@ -49,7 +52,9 @@ async def test_embeds_over_6000_total_are_50035(emu: Emulator, bot: MiniBot) -> 
         (discord.Embed().add_field(name="n", value="v" * 1025), "fields"),
     ],
 )
-async def test_each_embed_limit(emu: Emulator, bot: MiniBot, embed: discord.Embed, field: str) -> None:
+async def test_each_embed_limit(
+    emu: Emulator, bot: MiniBot, embed: discord.Embed, field: str
+) -> None:
     channel = text_channel(bot, emu.world.guild.channel("general").id)
     with pytest.raises(discord.HTTPException) as raised:
         await channel.send(embed=embed)
@@ -104,13 +109,23 @@ async def test_guild_wide_permission_change(emu: Emulator, bot: MiniBot) -> None
 
 async def test_history_pages_newest_first(emu: Emulator, bot: MiniBot) -> None:
     g = emu.world.guild
-    posted = [await emu.post_message(g.member("bob"), g.channel("general"), str(i)) for i in range(120)]
+    posted = [
+        await emu.post_message(g.member("bob"), g.channel("general"), str(i)) for i in range(120)
+    ]
     channel = text_channel(bot, g.channel("general").id)
     contents = [m.content async for m in channel.history(limit=None)]
     assert contents == [str(i) for i in reversed(range(120))]
-    after = [m.content async for m in channel.history(limit=5, after=discord.Object(int(posted[9]["id"])), oldest_first=True)]
+    after = [
+        m.content
+        async for m in channel.history(
+            limit=5, after=discord.Object(int(posted[9]["id"])), oldest_first=True
+        )
+    ]
     assert after == ["10", "11", "12", "13", "14"]
-    around = [m.content async for m in channel.history(limit=4, around=discord.Object(int(posted[50]["id"])))]
+    around = [
+        m.content
+        async for m in channel.history(limit=4, around=discord.Object(int(posted[50]["id"])))
+    ]
     assert sorted(around, key=int) == ["48", "49", "50", "51"]
     limits = {c.query.get("limit") for c in emu.calls_to("GET /channels/{channel_id}/messages")}
     assert "100" in limits

@@ -44,7 +44,9 @@ async def test_bot_reactions_and_removals(emu: Emulator, bot: MiniBot) -> None:
     assert stored is not None and stored["reactions"] == []
 
 
-async def test_removing_someone_elses_reaction_needs_manage_messages(emu: Emulator, bot: MiniBot) -> None:
+async def test_removing_someone_elses_reaction_needs_manage_messages(
+    emu: Emulator, bot: MiniBot
+) -> None:
     from tests.emulator import Perm
 
     g = emu.world.guild
@@ -55,7 +57,9 @@ async def test_removing_someone_elses_reaction_needs_manage_messages(emu: Emulat
     channel = bot.get_channel(general.id)
     assert isinstance(channel, discord.TextChannel)
     with pytest.raises(discord.Forbidden) as raised:
-        await channel.get_partial_message(int(card["id"])).remove_reaction("👍", discord.Object(g.member("bob").id))
+        await channel.get_partial_message(int(card["id"])).remove_reaction(
+            "👍", discord.Object(g.member("bob").id)
+        )
     assert raised.value.code == 50013
 
 

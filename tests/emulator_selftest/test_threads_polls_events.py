@@ -36,7 +36,9 @@ async def test_thread_from_a_message_reaches_the_cache(emu: Emulator, bot: MiniB
     assert not g.thread(thread.id).archived
 
 
-async def test_member_archiving_and_deleting_threads_dispatches(emu: Emulator, bot: MiniBot) -> None:
+async def test_member_archiving_and_deleting_threads_dispatches(
+    emu: Emulator, bot: MiniBot
+) -> None:
     g = emu.world.guild
     movies = channel_of(bot, g.channel("movies").id)
     thread = await movies.create_thread(name="talk", type=discord.ChannelType.public_thread)
@@ -51,7 +53,9 @@ async def test_member_archiving_and_deleting_threads_dispatches(emu: Emulator, b
     await emu.wait_for(lambda: bot.get_channel(thread.id) is None, what="THREAD_DELETE")
 
 
-async def test_archiving_someone_elses_thread_needs_manage_threads(emu: Emulator, bot: MiniBot) -> None:
+async def test_archiving_someone_elses_thread_needs_manage_threads(
+    emu: Emulator, bot: MiniBot
+) -> None:
     g = emu.world.guild
     movies = g.channel("movies")
     theirs = emu.world.open_thread(movies, "member thread", g.member("bob"))
@@ -69,7 +73,9 @@ async def test_forum_post_with_a_tag(emu: Emulator, bot: MiniBot) -> None:
     forum = bot.get_channel(forum_state.id)
     assert isinstance(forum, discord.ForumChannel)
     spoilers = next(t for t in forum.available_tags if t.name == "Spoilers")
-    created = await forum.create_thread(name="Parasite (2019)", content="Discuss!", applied_tags=[spoilers])
+    created = await forum.create_thread(
+        name="Parasite (2019)", content="Discuss!", applied_tags=[spoilers]
+    )
     assert created.message.id == created.thread.id
     post = emu.world.threads[0]
     assert post["parent_id"] == str(forum_state.id)
