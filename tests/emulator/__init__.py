@@ -1,6 +1,34 @@
-"""A loopback Discord (REST v10 + Gateway) for end-to-end tests of discord.py bots.
+"""A loopback Discord (REST v10 + Gateway) for end-to-end tests of an unmodified discord.py bot.
 
-See /work/shared/DISCORD_EMULATOR.md for the protocol facts the implementation relies on.
+Protocol facts it relies on: /work/shared/DISCORD_EMULATOR.md.
+
+In-process::
+
+    emu = Emulator()              # a default World: one guild with general/movies/reviews/picks
+    await emu.start()             # and a forum "movie-forum" (tags "Spoilers", "Discussion")
+    emu.install()                 # Route.BASE + DiscordWebSocket.DEFAULT_GATEWAY -> loopback
+    task = asyncio.create_task(bot.start(emu.token))
+    ...
+    await bot.close(); emu.uninstall(); await emu.stop()
+    assert emu.unknown == [] and emu.internal_errors == []
+
+As a subprocess (the bot has no test hooks; `launch.py` does the redirect)::
+
+    proc = BotProcess(emu, "bot")         # python -m tests.emulator.launch -m bot
+    await proc.start()                    # waits for a gateway login (or ready="log marker")
+    await proc.restart(); await proc.stop()
+
+Members act through the emulator (`slash`, `autocomplete`, `submit_modal`, `click`,
+`message_command`, `user_command`, `post_message`, `react`, `unreact`, `clear_reactions`,
+`delete_message`, `delete_channel`, `archive_thread`, `vote_poll`, `unvote_poll`); each returns
+once the gateway event is queued. Interaction helpers return an `Interaction` whose
+`response()`/`wait_done()` wait for the bot's answer. `emu.calls` records every REST call,
+`emu.unknown` the ones no route matched (answered 404), `emu.rate_limited` counts 429s, and
+`emu.wait_for(predicate)` waits on anything.
+
+Permissions are Discord's: @everyone has VIEW_CHANNEL and USE_APPLICATION_COMMANDS, the
+"Members" role the usual chat rights, the bot's managed role what the bot needs
+(`GuildState.set_bot_permissions` replaces it), and `ChannelState.deny/allow` add overwrites.
 """
 
 from tests.emulator.driver import Emulator
@@ -9,11 +37,13 @@ from tests.emulator.errors import ApiError
 from tests.emulator.interactions import Interaction
 from tests.emulator.limits import RateLimiter, RateRule
 from tests.emulator.perms import Perm
+from tests.emulator.process import BotProcess
 from tests.emulator.records import Call
 from tests.emulator.world import StoredFile, World
 
 __all__ = [
     "ApiError",
+    "BotProcess",
     "Call",
     "ChannelState",
     "Emulator",

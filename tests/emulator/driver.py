@@ -52,7 +52,7 @@ INTERACTION_COMMAND = 2
 
 
 class Emulator:
-    """A loopback Discord for one world. See tests/emulator/README in the module docstring."""
+    """A loopback Discord for one world; see the `tests.emulator` package docstring."""
 
     def __init__(self, world: World | None = None) -> None:
         self.world = world or World()

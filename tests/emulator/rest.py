@@ -108,7 +108,7 @@ class RouteTable:
 
 
 # Discord's major parameters: a bucket is per route *and* per one of these.
-MAJOR_PARAMETERS = ("channel_id", "guild_id", "webhook_id", "interaction_id")
+MAJOR_PARAMETERS = ("channel_id", "guild_id", "webhook_id", "webhook_token", "interaction_id")
 
 
 class RestServer:

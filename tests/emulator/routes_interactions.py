@@ -103,7 +103,7 @@ def _apply_callback(
         )
     if kind == UPDATE_MESSAGE:
         assert itx.source_message is not None
-        return edit_message(core, itx.source_message, data, files)
+        return _edit(core, itx.source_message, data, files)
     if kind == DEFERRED_UPDATE_MESSAGE:
         return itx.source_message
     if kind == AUTOCOMPLETE_RESULT:
@@ -285,7 +285,9 @@ async def followup(core: Core, req: ApiRequest) -> Reply:
         bot = core.bot(itx.channel)
         message = create_message(core, itx.channel, bot, body, req.files, store=False)
         message.update(_interaction_fields(core, itx))
-        if not ephemeral:
+        if ephemeral:
+            core.world.message_times[int(message["id"])] = time.monotonic()
+        else:
             core.world.store_message(itx.channel, message)
         itx.followups.append(message)
     itx.completed = True

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import discord
+import pytest
 
 from tests.emulator import Emulator
 from tests.emulator_selftest.conftest import start_bot, stop_bot
@@ -93,3 +96,50 @@ async def test_events_while_no_bot_runs_are_not_delivered(emu: Emulator) -> None
         assert emu.world.reaction_users(int(card["id"]), "7️⃣") == [g.member("alice").id]
     finally:
         await stop_bot(second, task)
+
+
+async def test_global_limit_is_429_with_global_true(emu: Emulator, bot: MiniBot) -> None:
+    emu.limits.global_per_second = 3
+    guild = bot.get_guild(emu.world.guild.id)
+    assert guild is not None
+    for _ in range(5):
+        await guild.fetch_channels()
+    global_429s = [c for c in emu.calls if c.status == 429]
+    assert global_429s and all(c.response["global"] for c in global_429s)
+    assert len(emu.calls_to("GET /guilds/{guild_id}/channels")) >= 5 + len(global_429s)
+
+
+async def test_interaction_callbacks_are_exempt_from_the_global_limit(
+    emu: Emulator, bot: MiniBot
+) -> None:
+    emu.limits.global_per_second = 1
+    g = emu.world.guild
+    for title in ("a", "b", "c"):
+        itx = await emu.slash(g.member("alice"), "movie add", title=title)
+        await itx.response()
+    assert emu.rate_limited == 0
+
+
+async def test_disallowed_privileged_intent_closes_with_4014(emu: Emulator) -> None:
+    emu.gateway.allowed_intents = 0
+    client = discord.Client(intents=discord.Intents.all())
+    with pytest.raises(discord.PrivilegedIntentsRequired):
+        await client.start(emu.token)
+    await client.close()
+
+
+async def test_message_content_is_blank_without_the_intent(emu: Emulator, bot: MiniBot) -> None:
+    g = emu.world.guild
+    seen: list[discord.Message] = []
+    bot.add_listener(_collector(seen), "on_message")
+    await emu.post_message(g.member("bob"), g.channel("general"), "secret plot")
+    await emu.post_message(g.member("bob"), g.channel("general"), f"<@{emu.world.bot_user_id}> hi")
+    await emu.wait_for(lambda: len(seen) == 2, what="two MESSAGE_CREATE")
+    assert [m.content for m in seen] == ["", f"<@{emu.world.bot_user_id}> hi"]
+
+
+def _collector(seen: list[discord.Message]) -> Callable[[discord.Message], Awaitable[None]]:
+    async def collect(message: discord.Message) -> None:
+        seen.append(message)
+
+    return collect
