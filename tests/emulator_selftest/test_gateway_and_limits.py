@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import discord
 import pytest
@@ -138,7 +139,9 @@ async def test_message_content_is_blank_without_the_intent(emu: Emulator, bot: M
     assert [m.content for m in seen] == ["", f"<@{emu.world.bot_user_id}> hi"]
 
 
-def _collector(seen: list[discord.Message]) -> Callable[[discord.Message], Awaitable[None]]:
+def _collector(
+    seen: list[discord.Message],
+) -> Callable[[discord.Message], Coroutine[Any, Any, None]]:
     async def collect(message: discord.Message) -> None:
         seen.append(message)
 
