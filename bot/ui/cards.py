@@ -11,6 +11,7 @@ from typing import Literal
 
 import discord
 
+from bot.domain.errors import BotMissingPermissions
 from bot.domain.movies import Movie
 from bot.domain.ratings import SCORE_EMOJI, emoji_for_score, score_for_emoji
 from bot.services.club import ClubService
@@ -41,9 +42,13 @@ def _spoiler_tags(forum: discord.ForumChannel) -> list[discord.ForumTag]:
 
 
 async def publish_card(
-    channel: CardChannel, info: MovieInfo
+    channel: CardChannel, info: MovieInfo, *, open_thread: bool = True
 ) -> tuple[discord.Message, discord.Thread | None]:
-    """Post the card; open the thread. A 403 on the card is an error, on the thread a warning."""
+    """Post the card; open the thread. A 403 on the card is an error, on the thread a warning.
+
+    In a forum the card is always a new post (its own thread); in a text channel the thread is
+    opened off the card unless ``open_thread`` is false (the movie keeps the thread it has).
+    """
     where = f"post the movie card in <#{channel.id}>"
     if isinstance(channel, discord.ForumChannel):
         async with bot_action(where):
@@ -56,6 +61,8 @@ async def publish_card(
         return created.message, created.thread
     async with bot_action(where):
         message = await channel.send(embed=card_embed(info))
+    if not open_thread:
+        return message, None
     try:
         thread = await message.create_thread(
             name=thread_name(info.movie), auto_archive_duration=ONE_WEEK_MINUTES
@@ -112,18 +119,18 @@ class CardKeeper:
     # -- posting -----------------------------------------------------------------------------
     async def post(self, movie: Movie, channel: CardChannel) -> tuple[Movie, discord.Thread | None]:
         """A new card for ``movie`` (which has none) in ``channel``, with reactions and thread."""
-        message, thread = await publish_card(channel, await self._movies.info(movie))
+        keeps_thread = movie.thread_id is not None and isinstance(channel, discord.TextChannel)
+        message, thread = await publish_card(
+            channel, await self._movies.info(movie), open_thread=not keeps_thread
+        )
         old_card = movie.card_message_id
         movie = await self._movies.attach_card(movie, message.channel.id, message.id)
         self._ratings.card_moved(old_card, message.id, movie.id)
-        if thread is not None and movie.thread_id is None:
+        if thread is not None:
             movie = await self._movies.attach_thread(movie, thread.id)
             if isinstance(channel, discord.TextChannel):  # a forum card is the thread's own start
                 with contextlib.suppress(discord.HTTPException):
                     await message.edit(embed=card_embed(await self._movies.info(movie)))
-        elif thread is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await thread.delete()  # the movie keeps its first thread
         await add_rating_reactions(message)
         return movie, thread
 
@@ -143,6 +150,72 @@ class CardKeeper:
         except Exception:
             log.warning("could not re-post the card of movie %d", movie.id, exc_info=True)
         return movie
+
+    async def ensure_thread(self, movie: Movie) -> tuple[Movie, discord.Thread]:
+        """The movie's spoiler thread, open: un-archived if archived, re-created if deleted.
+
+        Raises ``BotMissingPermissions`` (via ``bot_action``) when Discord refuses.
+        """
+        thread = await self._existing_thread(movie)
+        if thread is not None:
+            if thread.archived:
+                async with bot_action(f"re-open the spoiler thread <#{thread.id}>"):
+                    thread = await thread.edit(archived=False)
+            return movie, thread
+        movie = await self.ensure(movie)
+        channel = self._client.get_channel(movie.card_channel_id or 0)
+        where = f"open a spoiler thread for {movie.label}"
+        if isinstance(channel, discord.TextChannel) and movie.card_message_id is not None:
+            card = channel.get_partial_message(movie.card_message_id)
+            async with bot_action(where):
+                try:
+                    thread = await card.create_thread(
+                        name=thread_name(movie), auto_archive_duration=ONE_WEEK_MINUTES
+                    )
+                except discord.HTTPException as exc:
+                    if isinstance(exc, discord.Forbidden):
+                        raise
+                    # The card already had a thread (deleted since): open one beside it.
+                    thread = await channel.create_thread(
+                        name=thread_name(movie),
+                        type=discord.ChannelType.public_thread,
+                        auto_archive_duration=ONE_WEEK_MINUTES,
+                    )
+        elif isinstance(channel, discord.ForumChannel):
+            movie, thread = await self._new_forum_post(movie, channel)
+        else:
+            raise BotMissingPermissions(
+                f"I couldn't {where}: its card's channel is gone. "
+                "Ask an admin to run `/club setup`."
+            )
+        movie = await self._movies.attach_thread(movie, thread.id)
+        self.refresher.mark(movie.id)  # the card links the new thread
+        log.info("opened a new spoiler thread %d for movie %d", thread.id, movie.id)
+        return movie, thread
+
+    async def _existing_thread(self, movie: Movie) -> discord.Thread | None:
+        if movie.thread_id is None:
+            return None
+        cached = self._client.get_channel(movie.thread_id)
+        if isinstance(cached, discord.Thread):
+            return cached
+        try:
+            fetched = await self._client.fetch_channel(movie.thread_id)
+        except (discord.NotFound, discord.Forbidden):
+            return None
+        return fetched if isinstance(fetched, discord.Thread) else None
+
+    async def _new_forum_post(
+        self, movie: Movie, forum: discord.ForumChannel
+    ) -> tuple[Movie, discord.Thread]:
+        """In a forum the card is the post's first message: a lost thread means a new post."""
+        if movie.has_card:
+            movie = await self._movies.detach_card(movie)
+        movie = await self._movies.attach_thread(movie, None)
+        movie, thread = await self.post(movie, forum)
+        if thread is None:
+            raise BotMissingPermissions(f"I couldn't open a forum post for {movie.label}.")
+        return movie, thread
 
     # -- keeping cards current ---------------------------------------------------------------
     async def _on_ratings_changed(self, event: RatingsChanged) -> None:
