@@ -1,5 +1,8 @@
 """Coalesced work per key: however often a key is marked, its action runs at most once per
 ``interval``, and always once more after the last mark — so the result settles on the final state.
+
+The interval is counted from the *end* of the previous run: an edit that was held back by a
+rate-limit wait still leaves a full interval before the next one reaches Discord.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ class Coalescer(Generic[K]):
         self._interval = interval
         self._monotonic = monotonic
         self._dirty: set[K] = set()
-        self._last_start: dict[K, float] = {}
+        self._last_end: dict[K, float] = {}
         self._tasks: dict[K, asyncio.Task[None]] = {}
         self.runs = 0
 
@@ -57,17 +60,18 @@ class Coalescer(Generic[K]):
     async def _drive(self, key: K) -> None:
         try:
             while key in self._dirty:
-                last = self._last_start.get(key)
+                last = self._last_end.get(key)
                 if last is not None:
                     wait = last + self._interval - self._monotonic()
                     if wait > 0:
                         await asyncio.sleep(wait)
                 self._dirty.discard(key)
-                self._last_start[key] = self._monotonic()
                 self.runs += 1
                 try:
                     await self._action(key)
                 except Exception:
                     log.exception("coalesced action for %s failed", key)
+                finally:
+                    self._last_end[key] = self._monotonic()
         finally:
             self._tasks.pop(key, None)

@@ -81,11 +81,12 @@ class MovieService:
         return replace(movie, card_channel_id=channel_id, card_message_id=message_id)
 
     async def detach_card(self, movie: Movie) -> Movie:
-        """The card was deleted: ratings and reviews stay; a new card is posted when needed."""
+        """The card was deleted: ratings and reviews stay; a new card is posted when needed, in
+        the movies channel, else where this one was (so its channel id is kept)."""
         async with self._db.session() as s:
-            await s.movies.set_card(movie.id, None, None)
+            await s.movies.set_card(movie.id, movie.card_channel_id, None)
             await s.ratings.forget_seen(movie.id)
-        return replace(movie, card_channel_id=None, card_message_id=None)
+        return replace(movie, card_message_id=None)
 
     async def by_id(self, movie_id: int) -> Movie | None:
         async with self._db.reader() as s:

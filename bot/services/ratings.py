@@ -168,6 +168,14 @@ class RatingService:
         for item in held.changes if held else []:
             self._queue.put_nowait(item)
 
+    async def still_extra(self, movie_id: int, member_id: int, score: int) -> bool:
+        """Is this older number still on the card and not the member's rating? (Tidy skips it
+        otherwise: Discord allows about four reaction removals a second per channel.)"""
+        async with self._db.reader() as s:
+            seen = (await s.ratings.seen_for(movie_id, [member_id])).get(member_id, set())
+            current = await s.ratings.get(movie_id, member_id)
+        return score in seen and score != current
+
     async def reactions_cleared(self, movie_id: int, score: int | None = None) -> None:
         """A moderator cleared the card's reactions: the bot forgets them; ratings are kept."""
         async with self._db.session() as s:

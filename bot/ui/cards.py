@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 THREAD_SUFFIX = " · spoilers"
 ONE_WEEK_MINUTES: Literal[10080] = 10080
 SPOILER_TAG = "Spoilers"
-CARD_EDIT_INTERVAL = 2.1  # seconds between two edits of one card (Discord-friendly, >= 2 s)
+CARD_EDIT_INTERVAL = 2.0  # seconds from one edit of a card to the next (see Coalescer)
 
 CardChannel = discord.TextChannel | discord.ForumChannel
 
@@ -269,6 +269,8 @@ class CardKeeper:
         """Remove members' older rating reactions, one at a time, when allowed."""
         while True:
             movie_id, member_id, score = await self._tidy.get()
+            if not await self._ratings.still_extra(movie_id, member_id, score):
+                continue
             movie = await self._movies.by_id(movie_id)
             if movie is None or movie.card_channel_id is None or movie.card_message_id is None:
                 continue

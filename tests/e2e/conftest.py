@@ -116,4 +116,5 @@ async def club(emu: Emulator, tmp_path: Path) -> AsyncIterator[Club]:
         await harness.stop()
         logging.getLogger().removeHandler(errors)
     assert [c.route for c in emu.unknown] == [], "the bot called routes Discord does not have"
+    assert emu.internal_errors == [], "the emulator itself failed"
     assert [r.getMessage() for r in errors.records] == [], "the bot logged errors"

@@ -1,0 +1,44 @@
+"""The Coalescer: many marks, few runs, and always a last run after the last mark."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.services.coalesce import Coalescer
+
+
+async def test_a_burst_of_marks_runs_once_now_and_once_after_the_interval() -> None:
+    runs: list[tuple[int, float]] = []
+    loop = asyncio.get_running_loop()
+
+    async def action(key: int) -> None:
+        runs.append((key, loop.time()))
+
+    coalescer: Coalescer[int] = Coalescer(action, 0.2, monotonic=loop.time)
+    for _ in range(50):
+        coalescer.mark(1)
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.05)
+    coalescer.mark(1)  # after the first run started: one more run, not fifty
+    coalescer.mark(2)
+    await coalescer.settle()
+    assert [k for k, _ in runs] == [1, 2, 1]
+    first, last = runs[0][1], runs[2][1]
+    assert last - first >= 0.2
+
+
+async def test_a_failing_action_does_not_stop_later_runs() -> None:
+    calls = 0
+
+    async def action(key: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("discord hiccup")
+
+    coalescer: Coalescer[int] = Coalescer(action, 0.01)
+    coalescer.mark(1)
+    await coalescer.settle()
+    coalescer.mark(1)
+    await coalescer.settle()
+    assert calls == 2
