@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
@@ -41,8 +43,9 @@ async def _ratings(club: Club, movie_id: int) -> dict[int, int]:
         return {int(m): int(s) for m, s in await cur.fetchall()}
 
 
-async def _eventually(check, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _eventually(check: Callable[[], Awaitable[None]], within: float = 15.0) -> None:
+    """Retry ``check`` until it stops raising AssertionError (the bot works in the background)."""
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         try:
             await check()
@@ -121,7 +124,7 @@ async def test_fifty_members_in_random_order_end_exact_with_coalesced_edits(club
     _assert_card_shows(club, channel_id, card_id, acting.expected)
     edits = _card_edits(club, card_id)
     assert 1 <= len(edits) < 40, "edits are coalesced, never one per reaction"
-    gaps = [b - a for a, b in zip(edits, edits[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(edits)]
     assert all(gap >= 2.0 for gap in gaps), gaps
     assert club.emu.rate_limited == 0
 
