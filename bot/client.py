@@ -22,7 +22,14 @@ from bot.ui.errors import ClubTree
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("cogs.club", "cogs.movies", "cogs.ratings", "cogs.help")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.club",
+    "cogs.movies",
+    "cogs.ratings",
+    "cogs.reviews",
+    "cogs.spoilers",
+    "cogs.help",
+)
 
 
 def club_intents() -> discord.Intents:

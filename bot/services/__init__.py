@@ -9,6 +9,7 @@ from bot.services.club import ClubService
 from bot.services.install import InstallService
 from bot.services.movies import MovieService
 from bot.services.ratings import RatingService
+from bot.services.reviews import ReviewService
 from bot.storage.database import Database
 
 
@@ -18,6 +19,7 @@ class Services:
     movies: MovieService
     install: InstallService
     ratings: RatingService
+    reviews: ReviewService
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -26,4 +28,5 @@ def build_services(db: Database, clock: Clock) -> Services:
         movies=MovieService(db, clock),
         install=InstallService(db),
         ratings=RatingService(db, clock),
+        reviews=ReviewService(db, clock),
     )

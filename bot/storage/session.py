@@ -10,6 +10,7 @@ from bot.storage.club import ClubRepository
 from bot.storage.meta import MetaRepository
 from bot.storage.movies import MovieRepository
 from bot.storage.ratings import RatingRepository
+from bot.storage.reviews import ReviewRepository
 
 
 class Session:
@@ -27,6 +28,10 @@ class Session:
     @cached_property
     def ratings(self) -> RatingRepository:
         return RatingRepository(self.conn)
+
+    @cached_property
+    def reviews(self) -> ReviewRepository:
+        return ReviewRepository(self.conn)
 
     @cached_property
     def meta(self) -> MetaRepository:

@@ -92,6 +92,28 @@ class Club:
         return await self.start()
 
 
+def _message_bodies(body: object) -> list[dict[str, object]]:
+    """Message bodies in a REST call: the body itself, or an interaction callback's ``data``."""
+    if not isinstance(body, dict):
+        return []
+    data = body.get("data")
+    return [data] if isinstance(data, dict) and "type" in body else [body]
+
+
+def assert_nothing_can_ping(club: Club) -> None:
+    """Every message the bot created or gave text to allowed no mentions at all."""
+    checked = 0
+    for call in club.emu.calls:
+        if call.method not in {"POST", "PATCH"}:
+            continue
+        for body in _message_bodies(call.json):
+            creates = call.method == "POST" and ("content" in body or "embeds" in body)
+            if creates or body.get("content"):
+                checked += 1
+                assert body.get("allowed_mentions") == {"parse": []}, f"{call.route} could ping"
+    assert checked > 0
+
+
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
     emulator = Emulator()

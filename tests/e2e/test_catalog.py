@@ -6,7 +6,7 @@ import aiosqlite
 import pytest
 
 from bot.domain.ratings import SCORE_EMOJI
-from tests.e2e.conftest import Club
+from tests.e2e.conftest import Club, assert_nothing_can_ping
 from tests.emulator import Perm
 
 MIRACLE = "Miracle in Cell No. 7"
@@ -121,28 +121,6 @@ async def test_bad_input_gets_an_ephemeral_message_and_changes_nothing(
     assert itx.ephemeral and says in itx.texts()
     assert await _movies(club) == []
     assert club.emu.calls_to("POST /channels/{channel_id}/messages") == []
-
-
-def _message_bodies(body: object) -> list[dict[str, object]]:
-    """Message bodies in a REST call: the body itself, or an interaction callback's ``data``."""
-    if not isinstance(body, dict):
-        return []
-    data = body.get("data")
-    return [data] if isinstance(data, dict) and "type" in body else [body]
-
-
-def assert_nothing_can_ping(club: Club) -> None:
-    """Every message the bot created or gave text to allowed no mentions at all."""
-    checked = 0
-    for call in club.emu.calls:
-        if call.method not in {"POST", "PATCH"}:
-            continue
-        for body in _message_bodies(call.json):
-            creates = call.method == "POST" and ("content" in body or "embeds" in body)
-            if creates or body.get("content"):
-                checked += 1
-                assert body.get("allowed_mentions") == {"parse": []}, f"{call.route} could ping"
-    assert checked > 0
 
 
 async def test_hostile_titles_are_stored_safely_and_ping_nobody(club: Club) -> None:

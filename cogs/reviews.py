@@ -1,0 +1,439 @@
+"""/review write, edit, delete and read; helpful votes (👍) on posted reviews."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.errors import InvalidInput
+from bot.domain.links import message_link
+from bot.domain.movies import Movie
+from bot.domain.review_text import MAX_MODAL_CHARS, ReviewFileError
+from bot.domain.reviews import Review, ReviewDraft, counts_as_helpful
+from bot.services.club import ClubService
+from bot.services.movies import MovieService
+from bot.services.reviews import ReviewPage, ReviewService
+from bot.ui.autocomplete import movie_choices
+from bot.ui.cards import CardKeeper
+from bot.ui.channels import posting_channel
+from bot.ui.errors import ClubModal, report
+from bot.ui.reviews import ReviewPoster, ReviewTarget, review_page_embed
+from bot.ui.text import plain_cap, safe
+
+if TYPE_CHECKING:
+    from bot.client import ClubBot
+
+log = logging.getLogger(__name__)
+
+MODAL_TIMEOUT = 30 * 60.0  # seconds: long enough to write 4,000 characters
+Rating = app_commands.Range[int, 1, 10]
+
+
+class ReviewPageButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"reviews:(?P<movie>\d+):(?P<member>\d+):(?P<page>\d+):(?P<side>[pn])",
+):
+    """Previous/next on a ``/review read`` message; works for anyone, and after restarts."""
+
+    def __init__(
+        self, movie_id: int, member_id: int, page: int, side: Literal["p", "n"], *, disabled: bool
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="◀ Previous" if side == "p" else "Next ▶",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"reviews:{movie_id}:{member_id}:{page}:{side}",
+                disabled=disabled,
+            )
+        )
+        self.movie_id = movie_id
+        self.member_id = member_id  # 0 for everyone's reviews
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> ReviewPageButton:
+        side: Literal["p", "n"] = "p" if match["side"] == "p" else "n"
+        return cls(
+            int(match["movie"]), int(match["member"]), int(match["page"]), side, disabled=False
+        )
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            bot: ClubBot = interaction.client
+            movie = await bot.services.movies.by_id(self.movie_id)
+            if movie is None or movie.guild_id != interaction.guild_id:
+                raise InvalidInput("That movie is no longer in the catalog.")
+            page = await bot.services.reviews.page(movie, self.member_id or None, self.page)
+            await interaction.response.edit_message(
+                embed=review_page_embed(page), view=page_view(page)
+            )
+        except Exception as exc:  # dynamic items have no on_error of their own
+            await report(interaction, exc)
+
+
+def page_view(page: ReviewPage) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    movie_id, member_id = page.movie.id, page.member_id or 0
+    view.add_item(
+        ReviewPageButton(movie_id, member_id, max(page.page - 1, 0), "p", disabled=page.page == 0)
+    )
+    view.add_item(
+        ReviewPageButton(
+            movie_id, member_id, page.page + 1, "n", disabled=page.page + 1 >= page.pages
+        )
+    )
+    return view
+
+
+class ReviewModal(ClubModal):
+    """Headline, rating and up to 4,000 characters of review; pre-filled when editing."""
+
+    def __init__(
+        self,
+        cog: Reviews,
+        movie: Movie,
+        *,
+        spoilers: bool,
+        headline: str | None,
+        rating: int | None,
+        editing: Review | None = None,
+    ) -> None:
+        verb = "Edit your review" if editing else "Review"
+        super().__init__(title=plain_cap(f"{verb}: {movie.label}", 45), timeout=MODAL_TIMEOUT)
+        self.cog = cog
+        self.movie = movie
+        self.spoilers = spoilers
+        self.editing = editing
+        self.headline: discord.ui.TextInput[ReviewModal] = discord.ui.TextInput(
+            label="Headline (shown openly: no spoilers)",
+            required=False,
+            max_length=256,
+            default=headline,
+        )
+        self.rating: discord.ui.TextInput[ReviewModal] = discord.ui.TextInput(
+            label="Rating, 1–10 (optional)",
+            required=False,
+            max_length=5,
+            placeholder="8",
+            default=str(rating) if rating is not None else None,
+        )
+        self.body: discord.ui.TextInput[ReviewModal] = discord.ui.TextInput(
+            label="Review",
+            style=discord.TextStyle.paragraph,
+            max_length=MAX_MODAL_CHARS,
+            placeholder="Longer than 4,000 characters? Use /review write with a .txt or .md file.",
+            default=editing.body if editing else None,
+        )
+        for item in (self.headline, self.rating, self.body):
+            self.add_item(item)
+
+    async def on_submit(self, interaction: discord.Interaction[ClubBot]) -> None:  # type: ignore[override]
+        draft = self.cog.reviews.draft_from_form(
+            self.body.value, self.headline.value, self.rating.value, spoilers=self.spoilers
+        )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if self.editing is None:
+            await self.cog.post_new(interaction, self.movie, draft)
+        else:
+            await self.cog.post_edit(interaction, self.movie, draft)
+
+
+@app_commands.guild_only()
+class Reviews(commands.GroupCog, group_name="review", group_description="Reviews of movies"):
+    def __init__(
+        self,
+        bot_id: int,
+        *,
+        reviews: ReviewService,
+        movies: MovieService,
+        club: ClubService,
+        cards: CardKeeper,
+        poster: ReviewPoster,
+    ) -> None:
+        self.bot_id = bot_id
+        self.reviews = reviews
+        self.movies = movies
+        self.club = club
+        self.cards = cards
+        self.poster = poster
+
+    # -- /review write -----------------------------------------------------------------------
+    @app_commands.command(
+        name="write", description="Review a movie: a form, or a .txt/.md file for long essays"
+    )
+    @app_commands.describe(
+        movie="Start typing a title",
+        spoilers="Hide the review outside the movie's spoiler thread",
+        file="A .txt or .md file with your review (up to 40,000 characters)",
+        headline="A one-line headline, shown openly (no spoilers)",
+        rating="Your rating, 1 to 10",
+    )
+    async def write(
+        self,
+        interaction: discord.Interaction[ClubBot],
+        *,
+        movie: str,
+        spoilers: bool = False,
+        file: discord.Attachment | None = None,
+        headline: str | None = None,
+        rating: Rating | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        found = await self.movies.resolve(interaction.guild_id, movie)
+        await self.reviews.check_not_reviewed(found, interaction.user.id)
+        await self._reviews_channel(interaction)  # refuse before the member writes anything
+        if file is None:
+            modal = ReviewModal(self, found, spoilers=spoilers, headline=headline, rating=rating)
+            await interaction.response.send_modal(modal)
+            return
+        self.reviews.check_file_size(file.size)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await _download(file)
+        draft = self.reviews.draft_from_file(
+            data, file.filename, headline, rating, spoilers=spoilers
+        )
+        await self.post_new(interaction, found, draft)
+
+    async def post_new(
+        self, interaction: discord.Interaction[ClubBot], movie: Movie, draft: ReviewDraft
+    ) -> None:
+        """Post a checked review; nothing is kept when posting fails."""
+        channel = await self._reviews_channel(interaction)
+        movie, thread = await self._thread_for(movie, draft)
+        review = await self.reviews.create(movie, interaction.user.id, draft)
+        try:
+            async with self.poster.lock(review.id):
+                parts = await self.poster.publish(
+                    review,
+                    movie=movie,
+                    author_name=interaction.user.display_name,
+                    draft=draft,
+                    channel=channel,
+                    thread=thread,
+                )
+            review = await self.reviews.record_parts(review, parts)
+        except BaseException:
+            await self.reviews.discard(review)
+            raise
+        self.cards.refresher.mark(movie.id)  # the card shows the number of reviews
+        await interaction.followup.send(_posted_text(movie, review, "posted"), ephemeral=True)
+
+    # -- /review edit ------------------------------------------------------------------------
+    @app_commands.command(name="edit", description="Change your review of a movie")
+    @app_commands.describe(
+        movie="Start typing a title",
+        file="A .txt or .md file with the new text (for reviews over 4,000 characters)",
+        spoilers="Change whether the review is hidden outside the spoiler thread",
+        headline="A new headline (with a file; the form lets you edit it)",
+        rating="A new rating, 1 to 10 (with a file; the form lets you edit it)",
+    )
+    async def edit(
+        self,
+        interaction: discord.Interaction[ClubBot],
+        *,
+        movie: str,
+        file: discord.Attachment | None = None,
+        spoilers: bool | None = None,
+        headline: str | None = None,
+        rating: Rating | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        found = await self.movies.resolve(interaction.guild_id, movie)
+        review = await self.reviews.mine(found, interaction.user.id)
+        hide = review.spoilers if spoilers is None else spoilers
+        new_headline = headline if headline is not None else review.headline
+        new_rating = rating if rating is not None else review.rating
+        if file is None:
+            if len(review.body) > MAX_MODAL_CHARS:
+                raise InvalidInput(
+                    f"Your review is {len(review.body):,} characters, more than the form holds "
+                    f"({MAX_MODAL_CHARS:,}). Run `/review edit` again with the new version "
+                    "attached as `file` (.txt or .md)."
+                )
+            modal = ReviewModal(
+                self, found, spoilers=hide, headline=new_headline, rating=new_rating, editing=review
+            )
+            await interaction.response.send_modal(modal)
+            return
+        self.reviews.check_file_size(file.size)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await _download(file)
+        draft = self.reviews.draft_from_file(
+            data, file.filename, new_headline, new_rating, spoilers=hide
+        )
+        await self.post_edit(interaction, found, draft)
+
+    async def post_edit(
+        self, interaction: discord.Interaction[ClubBot], movie: Movie, draft: ReviewDraft
+    ) -> None:
+        """Re-post an edited review over its old messages; stale ones are deleted."""
+        channel = await self._reviews_channel(interaction)
+        movie, thread = await self._thread_for(movie, draft)
+        review = await self.reviews.mine(movie, interaction.user.id)
+        async with self.poster.lock(review.id):
+            review = await self.reviews.mine(movie, interaction.user.id)  # its parts, now
+            parts = await self.poster.publish(
+                review,
+                movie=movie,
+                author_name=interaction.user.display_name,
+                draft=draft,
+                channel=channel,
+                thread=thread,
+            )
+            review = await self.reviews.save_edit(review, draft, parts)
+        await interaction.followup.send(_posted_text(movie, review, "updated"), ephemeral=True)
+
+    # -- /review delete ----------------------------------------------------------------------
+    @app_commands.command(name="delete", description="Delete your review (moderators: anyone's)")
+    @app_commands.describe(
+        movie="Start typing a title",
+        member="Whose review to delete (needs Manage Messages); yours when left empty",
+    )
+    async def delete(
+        self,
+        interaction: discord.Interaction[ClubBot],
+        movie: str,
+        member: discord.User | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        found = await self.movies.resolve(interaction.guild_id, movie)
+        actor = interaction.user
+        review = await self.reviews.find(
+            found, member.id if member else actor.id, actor_id=actor.id
+        )
+        self.reviews.check_may_delete(
+            review, actor.id, manages_messages=_manages_messages(interaction, review)
+        )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        async with self.poster.lock(review.id):
+            await self.poster.delete(list(review.parts))
+            await self.reviews.remove(review)
+        self.cards.refresher.mark(found.id)
+        whose = "Your review" if review.author_id == actor.id else f"<@{review.author_id}>'s review"
+        removed = len(review.parts)
+        await interaction.followup.send(
+            f"{whose} of **{safe(found.label)}** is deleted ({removed} messages removed).",
+            ephemeral=True,
+        )
+
+    # -- /review read ------------------------------------------------------------------------
+    @app_commands.command(name="read", description="Read the club's reviews of a movie")
+    @app_commands.describe(movie="Start typing a title", member="Only this member's review")
+    async def read(
+        self,
+        interaction: discord.Interaction[ClubBot],
+        movie: str,
+        member: discord.User | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        found = await self.movies.resolve(interaction.guild_id, movie)
+        page = await self.reviews.page(found, member.id if member else None, 0)
+        await interaction.response.send_message(embed=review_page_embed(page), view=page_view(page))
+
+    @write.autocomplete("movie")
+    @edit.autocomplete("movie")
+    @delete.autocomplete("movie")
+    @read.autocomplete("movie")
+    async def _movie(
+        self, interaction: discord.Interaction[ClubBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await movie_choices(self.movies, interaction, current)
+
+    # -- helpful votes -----------------------------------------------------------------------
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
+        await self._helpful(event, added=True)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, event: discord.RawReactionActionEvent) -> None:
+        await self._helpful(event, added=False)
+
+    async def _helpful(self, event: discord.RawReactionActionEvent, *, added: bool) -> None:
+        # Every reaction in the club (rating storms too) comes through here: the emoji is
+        # checked before anything else, so other reactions cost no database work.
+        emoji = str(event.emoji)
+        if not counts_as_helpful(emoji) or event.guild_id is None or event.user_id == self.bot_id:
+            return
+        if event.member is not None and event.member.bot:
+            return
+        if await self.reviews.vote(event.message_id, event.user_id, emoji, added=added):
+            log.info(
+                "helpful vote %s on message %d", "added" if added else "removed", event.message_id
+            )
+
+    # -- helpers -----------------------------------------------------------------------------
+    async def _reviews_channel(self, interaction: discord.Interaction[ClubBot]) -> ReviewTarget:
+        assert interaction.guild_id is not None
+        settings = await self.club.settings(interaction.guild_id)
+        channel = posting_channel(interaction, settings.reviews_channel_id, allow_forum=False)
+        assert isinstance(channel, discord.TextChannel)  # allow_forum=False
+        return channel
+
+    async def _thread_for(
+        self, movie: Movie, draft: ReviewDraft
+    ) -> tuple[Movie, discord.Thread | None]:
+        """A spoiler review needs the movie's spoiler thread open (made again if it is gone)."""
+        if not draft.spoilers:
+            return movie, None
+        return await self.cards.ensure_thread(movie)
+
+
+async def _download(file: discord.Attachment) -> bytes:
+    try:
+        return await file.read()
+    except discord.HTTPException as exc:
+        log.warning("could not download attachment %d: %s", file.id, exc.status)
+        raise ReviewFileError(
+            "I couldn't download that file from Discord. Try attaching it again."
+        ) from exc
+
+
+def _manages_messages(interaction: discord.Interaction[ClubBot], review: Review) -> bool:
+    """Manage Messages where the review is posted (or, failing that, where the command ran)."""
+    first = review.first_message
+    channel = interaction.client.get_channel(first.channel_id) if first else None
+    user = interaction.user
+    if (
+        isinstance(channel, discord.abc.GuildChannel | discord.Thread)
+        and isinstance(user, discord.Member)
+        and channel.permissions_for(user).manage_messages
+    ):
+        return True
+    return interaction.permissions.manage_messages
+
+
+def _posted_text(movie: Movie, review: Review, verb: str) -> str:
+    text = f"Your review of **{safe(movie.label)}** is {verb}"
+    first = review.copy(in_thread=False)
+    if first:
+        link = message_link(movie.guild_id, first[0].channel_id, first[0].message_id)
+        text += f": [see it here]({link})"
+    text += "."
+    if review.spoilers and movie.thread_id is not None:
+        text += f" It's hidden as a spoiler there; the full text is open in <#{movie.thread_id}>."
+    return text
+
+
+async def setup(bot: ClubBot) -> None:
+    assert bot.user is not None  # extensions load in setup_hook, after login
+    bot.add_dynamic_items(ReviewPageButton)
+    await bot.add_cog(
+        Reviews(
+            bot.user.id,
+            reviews=bot.services.reviews,
+            movies=bot.services.movies,
+            club=bot.services.club,
+            cards=bot.cards,
+            poster=ReviewPoster(bot),
+        )
+    )

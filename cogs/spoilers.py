@@ -1,0 +1,148 @@
+"""**Hide as spoiler**: any member can hide a message that leaks a spoiler.
+
+The bot re-posts the message's text as spoiler blocks, credits its author (a mention that pings
+nobody: the bot allows no mentions), carries its attachments over as spoiler files, and deletes
+the original. That needs the bot's Manage Messages in the channel; without it nothing is posted
+or deleted and the member is told why.
+
+The bot's own messages are refused: its reviews already hide spoilers (their authors change
+them with ``/review edit``), and deleting a card or a review part would break what the database
+points at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.errors import BotMissingPermissions, InvalidInput, NotAllowed
+from bot.domain.links import message_link
+from bot.ui.errors import bot_action
+from bot.ui.reviews import hidden_repost
+
+if TYPE_CHECKING:
+    from bot.client import ClubBot
+
+log = logging.getLogger(__name__)
+
+MENU_NAME = "Hide as spoiler"
+
+
+class Spoilers(commands.Cog):
+    def __init__(self, bot_id: int, tree: app_commands.CommandTree[ClubBot]) -> None:
+        self.bot_id = bot_id
+        self.tree = tree
+        # Context menus cannot be declared inside a cog; this one is added and removed with it.
+        self.menu = app_commands.ContextMenu(name=MENU_NAME, callback=self.hide)
+        self.menu.guild_only = True
+
+    async def cog_load(self) -> None:
+        self.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    async def hide(
+        self, interaction: discord.Interaction[ClubBot], message: discord.Message
+    ) -> None:
+        _check_target(message, self.bot_id)
+        channel = interaction.channel
+        assert interaction.guild is not None
+        if not isinstance(channel, discord.TextChannel | discord.Thread | discord.VoiceChannel):
+            raise InvalidInput("I can only hide messages in text channels and threads.")
+        _check_bot_permissions(interaction, channel, attachments=bool(message.attachments))
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        files = await _spoiler_files(message)
+        contents = hidden_repost(message.content, message.author.id, interaction.user.id)
+        posted: list[discord.Message] = []
+        try:
+            async with bot_action(f"post in <#{channel.id}>"):
+                for index, content in enumerate(contents):
+                    last = index == len(contents) - 1
+                    posted.append(await channel.send(content, files=files if last else []))
+        except BaseException:
+            for done in posted:  # all or nothing: the original stays, so no half copy either
+                with contextlib.suppress(discord.HTTPException):
+                    await done.delete()
+            raise
+        try:
+            async with bot_action(f"delete the original message in <#{channel.id}>"):
+                await message.delete()
+        except discord.NotFound:
+            pass  # someone deleted it meanwhile; the hidden copy stands
+        log.info(
+            "message %d in channel %d hidden by member %d",
+            message.id,
+            channel.id,
+            interaction.user.id,
+        )
+        link = message_link(interaction.guild.id, channel.id, posted[0].id)
+        await interaction.followup.send(
+            f"Done: the message is [re-posted as a spoiler]({link}) and the original is deleted.",
+            ephemeral=True,
+        )
+
+
+async def _spoiler_files(message: discord.Message) -> list[discord.File]:
+    """The message's attachments, downloaded before anything changes, marked as spoilers."""
+    try:
+        return [await attachment.to_file(spoiler=True) for attachment in message.attachments]
+    except discord.HTTPException as exc:
+        log.warning("could not download the attachments of message %d: %s", message.id, exc.status)
+        raise InvalidInput(
+            "I couldn't copy that message's attachments, so I left it as it is. "
+            "Try again, or ask a moderator to delete it."
+        ) from exc
+
+
+def _check_target(message: discord.Message, bot_id: int) -> None:
+    if message.author.id == bot_id:
+        raise NotAllowed(
+            "That's one of my own messages. Reviews already hide their spoilers; to change one, "
+            "its author uses `/review edit`."
+        )
+    if not message.content.strip():
+        raise InvalidInput(
+            "That message has no text to hide (only attachments or embeds). "
+            "A moderator can delete it, and its author can re-upload the file marked as a spoiler."
+        )
+
+
+def _check_bot_permissions(
+    interaction: discord.Interaction[ClubBot],
+    channel: discord.TextChannel | discord.Thread | discord.VoiceChannel,
+    *,
+    attachments: bool,
+) -> None:
+    """Before doing anything: without these, a half-done hide would leak or lose the text."""
+    guild = interaction.guild
+    assert guild is not None
+    perms = channel.permissions_for(guild.me)
+    send = (
+        perms.send_messages_in_threads
+        if isinstance(channel, discord.Thread)
+        else (perms.send_messages)
+    )
+    needed = {
+        "Manage Messages": perms.manage_messages,
+        "Send Messages": send,
+        "Attach Files": perms.attach_files or not attachments,
+    }
+    missing = [name for name, ok in needed.items() if not ok]
+    if missing:
+        names = ", ".join(f"**{name}**" for name in missing)
+        raise BotMissingPermissions(
+            f"I can't hide that message: I need {names} in <#{channel.id}> to re-post it hidden "
+            "and delete the original. Nothing was changed. Ask an admin to give my role that "
+            "permission, or ask a moderator to delete the message."
+        )
+
+
+async def setup(bot: ClubBot) -> None:
+    assert bot.user is not None  # extensions load in setup_hook, after login
+    await bot.add_cog(Spoilers(bot.user.id, bot.tree))
