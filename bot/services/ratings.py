@@ -33,6 +33,7 @@ class RatingsChanged:
 
     movie_ids: frozenset[int]
     tidy: tuple[tuple[int, int, int], ...] = ()  # (movie_id, member_id, score)
+    reactions: int = 0  # reaction events this commit applied (they commit in arrival order)
 
 
 @dataclass
@@ -223,7 +224,7 @@ class RatingService:
         for item in items:
             if item.done is not None and not item.done.done():
                 item.done.set_result(None)
-        await self._notify(RatingsChanged(frozenset(plan.movies), tidy))
+        await self._notify(RatingsChanged(frozenset(plan.movies), tidy, reactions=len(items)))
 
     async def _commit_reconcile(self, item: _Reconcile) -> None:
         try:
@@ -253,15 +254,10 @@ async def _tidy_after(
     s: Session, upserts: Mapping[tuple[int, int], int]
 ) -> tuple[tuple[int, int, int], ...]:
     """Older numbers still on the card of members whose rating just changed by reaction."""
-    by_movie: dict[int, list[int]] = {}
-    for movie_id, member_id in upserts:
-        by_movie.setdefault(movie_id, []).append(member_id)
-    tidy: list[tuple[int, int, int]] = []
-    for movie_id, members in sorted(by_movie.items()):
-        seen = await s.ratings.seen_for(movie_id, members)
-        for member_id in members:
-            keep = upserts[(movie_id, member_id)]
-            tidy.extend(
-                (movie_id, member_id, sc) for sc in sorted(seen.get(member_id, ())) if sc != keep
-            )
-    return tuple(tidy)
+    seen = await s.ratings.seen_for_pairs(sorted(upserts))
+    return tuple(
+        (movie_id, member_id, score)
+        for (movie_id, member_id), scores in sorted(seen.items())
+        for score in sorted(scores)
+        if score != upserts[(movie_id, member_id)]
+    )

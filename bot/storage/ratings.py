@@ -97,6 +97,20 @@ class RatingRepository(Repository):
                 seen[row["member_id"]].add(row["score"])
         return dict(seen)
 
+    async def seen_for_pairs(self, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], set[int]]:
+        """Numbers last seen on cards for many (movie, member) pairs, in one query per 400."""
+        seen: dict[tuple[int, int], set[int]] = defaultdict(set)
+        for start in range(0, len(pairs), 400):
+            chunk = pairs[start : start + 400]
+            rows = await self._all(
+                "SELECT movie_id, member_id, score FROM card_reactions "
+                f"WHERE (movie_id, member_id) IN (VALUES {', '.join(['(?, ?)'] * len(chunk))})",
+                [value for pair in chunk for value in pair],
+            )
+            for row in rows:
+                seen[(row[0], row[1])].add(row[2])
+        return dict(seen)
+
     async def all_for_guild(self, guild_id: int) -> list[tuple[int, int, int]]:
         """(member_id, movie_id, score) for every rating in the club — the recommender's input."""
         rows = await self._all(

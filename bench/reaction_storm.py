@@ -1,0 +1,503 @@
+"""A reaction storm against the real bot: 20,000 rating reactions on 20 cards from 2,000 members.
+
+    python bench/reaction_storm.py [--events 20000] [--rate 6000] [--one-channel]
+
+The loopback emulator runs in a child process (Discord is not inside the bot's process), the
+unmodified bot in this one; both time events on the system-wide monotonic clock. Events go out at
+a steady ``--rate`` — adds, swaps and removals, as members make them — while a member runs
+`/movie info` every 50 ms. Printed: events/s sustained, event-sent -> rating-committed latency
+(median, p99), card edits per card and the smallest gap between two edits of one card, 429s,
+`/movie info` acknowledgement latency, and whether the database and every card end exact. Two
+baselines are measured in the same run: raw sqlite3 upserts committed 500 per transaction (the
+storage limit) and discord.py decoding, parsing and dispatching the same events to an empty
+listener (the client limit).
+
+The bot is denied Manage Messages on the cards, so it does not tidy swapped reactions: Discord
+allows about four reaction removals a second per channel, that tidying runs in the background,
+and its echo events would blur the one-to-one accounting of sent and committed events here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import multiprocessing
+import random
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import discord  # noqa: E402
+import yarl  # noqa: E402
+
+from bench._stats import median, percentile, seconds  # noqa: E402
+from bot.client import create_bot  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.domain.ratings import SCORE_EMOJI, RatingSummary  # noqa: E402
+from bot.services.ratings import RatingsChanged  # noqa: E402
+from bot.storage.database import Database  # noqa: E402
+
+CARDS = 20
+MEMBERS = 2_000
+TICK = 0.005  # seconds between two bursts of sends
+PROBE_EVERY = 0.05  # seconds between two /movie info probes
+EDIT_ROUTE = "PATCH /channels/{channel_id}/messages/{message_id}"
+
+
+@dataclass(frozen=True)
+class Action:
+    member: int  # index into the member list
+    card: int
+    score: int
+    added: bool
+
+
+def workload(events: int, seed: int = 20261121) -> tuple[list[Action], dict[tuple[int, int], int]]:
+    """Members acting as the Discord client lets them; the actions and the final ratings."""
+    rng = random.Random(seed)
+    on_card: dict[tuple[int, int], set[int]] = defaultdict(set)
+    rating: dict[tuple[int, int], int] = {}
+    actions: list[Action] = []
+    for _ in range(events):
+        member, card = rng.randrange(MEMBERS), rng.randrange(CARDS)
+        key = (member, card)
+        current = rating.get(key)
+        if current is not None and rng.random() < 0.25:
+            actions.append(Action(member, card, current, added=False))
+            on_card[key].discard(current)
+            del rating[key]
+            continue
+        score = rng.choice([s for s in range(1, 11) if s not in on_card[key]])
+        actions.append(Action(member, card, score, added=True))
+        on_card[key].add(score)
+        rating[key] = score
+    return actions, rating
+
+
+# -- the emulator process ------------------------------------------------------------------------
+def emulator_process(conn: Connection) -> None:
+    asyncio.run(_serve(conn))
+
+
+async def _serve(conn: Connection) -> None:
+    from tests.emulator import Emulator, Perm
+
+    emu = Emulator()
+    await emu.start()
+    guild = emu.world.guild
+    loop = asyncio.get_running_loop()
+    conn.send(
+        {"rest": emu.rest_base, "gateway": emu.gateway_url, "token": emu.token, "guild": guild.id}
+    )
+    cards: list[tuple[int, int]] = []
+    members: list[Any] = []
+    while True:
+        command, payload = await loop.run_in_executor(None, conn.recv)
+        if command == "cards":
+            cards = await _add_cards(emu, Perm, one_channel=payload)
+            members = [guild.add_member(f"m{i}") for i in range(MEMBERS)]
+            conn.send({"cards": cards, "members": [m.id for m in members]})
+        elif command == "storm":
+            actions, rate = payload
+            conn.send(await _storm(emu, cards, members, actions, rate))
+        elif command == "report":
+            conn.send(_report(emu, cards))
+        else:
+            await emu.stop()
+            conn.send("stopped")
+            return
+
+
+async def _add_cards(emu: Any, perm: Any, *, one_channel: bool) -> list[tuple[int, int]]:
+    """(channel_id, card message id) per card, made with /movie add, four at a time."""
+    guild = emu.world.guild
+    channels = [guild.add_channel(f"cards-{i}") for i in range(1 if one_channel else CARDS)]
+    for channel in channels:
+        channel.deny(guild.me, perm.MANAGE_MESSAGES)
+    for first in range(0, CARDS, 4):  # Discord's global limit is 50 requests a second
+        calls = [
+            emu.slash(
+                guild.admin,
+                "movie add",
+                title=f"Storm {i:02d}",
+                year=2000 + i,
+                channel=channels[i % len(channels)],
+            )
+            for i in range(first, min(first + 4, CARDS))
+        ]
+        for itx in await asyncio.gather(*calls):
+            await itx.wait_done(timeout=120)
+    cards = []
+    for i in range(CARDS):
+        channel = channels[i % len(channels)]
+        title = f"Storm {i:02d} ({2000 + i})"
+        card = next(
+            m
+            for m in emu.world.messages(channel)
+            if m.get("embeds") and m["embeds"][0]["title"] == title
+        )
+        cards.append((channel.id, int(card["id"])))
+    return cards
+
+
+async def _storm(
+    emu: Any, cards: list[tuple[int, int]], members: list[Any], actions: list[Action], rate: float
+) -> dict[str, Any]:
+    """Send the actions at ``rate``; probe /movie info meanwhile. Send times are monotonic."""
+    rate_limited_before = emu.rate_limited
+    edits_before = len(emu.calls_to(EDIT_ROUTE))
+    stop = asyncio.Event()
+    probes: list[Any] = []
+
+    async def probe() -> None:
+        prober = emu.world.guild.add_member("prober")
+        while not stop.is_set():
+            probes.append(await emu.slash(prober, "movie info", movie="Storm 00 (2000)"))
+            await asyncio.sleep(PROBE_EVERY)
+
+    prober = asyncio.create_task(probe())
+    per_tick = max(1, round(rate * TICK))
+    sent: list[float] = []
+    start = time.monotonic()
+    for first in range(0, len(actions), per_tick):
+        delay = start + first / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        for action in actions[first : first + per_tick]:
+            channel_id, message_id = cards[action.card]
+            emoji = SCORE_EMOJI[action.score - 1]
+            sent.append(time.monotonic())
+            if action.added:
+                await emu.react(members[action.member], channel_id, message_id, emoji)
+            else:
+                await emu.unreact(members[action.member], channel_id, message_id, emoji)
+    # Keep probing a moment after the last send: the storm is still being committed.
+    await asyncio.sleep(0.5)
+    stop.set()
+    await prober
+    info = []
+    for itx in probes:
+        await itx.response(timeout=30)
+        info.append(itx.callback_at - itx.created_at)
+    return {
+        "sent": sent,
+        "info": info,
+        "send_seconds": time.monotonic() - start,
+        "rate_limited_before": rate_limited_before,
+        "edits_before": edits_before,
+    }
+
+
+def _report(emu: Any, cards: list[tuple[int, int]]) -> dict[str, Any]:
+    edits: dict[str, list[float]] = defaultdict(list)
+    for call in emu.calls_to(EDIT_ROUTE):
+        edits[call.path].append(call.at)
+    shown = []
+    for channel_id, message_id in cards:
+        card = emu.world.message(channel_id, message_id)
+        shown.append(card["embeds"][0]["description"] if card else "")
+    return {
+        "edits": {f"{c}/{m}": edits.get(f"/channels/{c}/messages/{m}", []) for c, m in cards},
+        "rate_limited": emu.rate_limited,
+        "unknown": [c.route for c in emu.unknown],
+        "shown": shown,
+    }
+
+
+# -- the bot side --------------------------------------------------------------------------------
+@dataclass
+class Commits:
+    """Cumulative reaction events committed, with the monotonic time of each commit."""
+
+    times: list[float] = field(default_factory=list)
+    totals: list[int] = field(default_factory=list)
+    done: int = 0
+    all_in: asyncio.Event = field(default_factory=asyncio.Event)
+    expect: int = 0
+
+    async def on_commit(self, event: RatingsChanged) -> None:
+        if event.reactions:
+            self.done += event.reactions
+            self.times.append(time.monotonic())
+            self.totals.append(self.done)
+            if self.expect and self.done >= self.expect:
+                self.all_in.set()
+
+    def commit_time(self, index: int) -> float:
+        """When event ``index`` (0-based, in send order) was committed: the writer is FIFO."""
+        lo, hi = 0, len(self.totals) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.totals[mid] > index:
+                hi = mid
+            else:
+                lo = mid + 1
+        return self.times[lo]
+
+
+async def _ask(conn: Connection, command: str, payload: Any = None) -> Any:
+    conn.send((command, payload))
+    return await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+
+
+async def storm(args: argparse.Namespace) -> dict[str, Any]:
+    actions, expected = workload(args.events)
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=emulator_process, args=(child,), daemon=True)
+    process.start()
+    hello = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
+    discord.http.Route.BASE = hello["rest"]
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(hello["gateway"])
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "storm.db"
+        db = await Database.open(db_path)
+        settings = Settings(
+            token=hello["token"], database_path=db_path, dev_guild_id=hello["guild"]
+        )
+        bot = create_bot(settings, db, guild_ready_timeout=0.2)
+        task = asyncio.create_task(bot.start(settings.token))
+        try:
+            await asyncio.wait_for(bot.wait_until_ready(), 30)
+            made = await _ask(parent, "cards", args.one_channel)
+            await bot.cards.refresher.settle()
+            commits = Commits(expect=len(actions))
+            bot.services.ratings.subscribe(commits.on_commit)
+            storm_result = await _ask(parent, "storm", (actions, args.rate))
+            await asyncio.wait_for(commits.all_in.wait(), 120)
+            await bot.cards.refresher.settle()
+            report = await _ask(parent, "report")
+            exact = await _database_exact(db, made, expected)
+        finally:
+            await bot.close()
+            await task
+            await db.close()
+            await _ask(parent, "stop")
+            process.join(10)
+    sent = storm_result["sent"]
+    latencies = [commits.commit_time(i) - t for i, t in enumerate(sent)]
+    return {
+        "storm": storm_result,
+        "report": report,
+        "latencies": latencies,
+        "events_per_s": len(actions) / (commits.times[-1] - sent[0]),
+        "commits": len(commits.times),
+        "exact": exact,
+        "cards_exact": _cards_exact(report["shown"], expected),
+    }
+
+
+async def _database_exact(
+    db: Database, made: dict[str, Any], expected: dict[tuple[int, int], int]
+) -> bool:
+    member_index = {member_id: i for i, member_id in enumerate(made["members"])}
+    card_index = {}
+    async with db.reader() as s:
+        for i, (_, message_id) in enumerate(made["cards"]):
+            movie = await s.movies.by_card(message_id)
+            assert movie is not None
+            card_index[movie.id] = i
+        cursor = await s.conn.execute("SELECT movie_id, member_id, score FROM ratings")
+        rows = list(await cursor.fetchall())
+    got = {(member_index[r[1]], card_index[r[0]]): r[2] for r in rows if r[0] in card_index}
+    return got == expected
+
+
+def _cards_exact(shown: list[str], expected: dict[tuple[int, int], int]) -> bool:
+    for index, description in enumerate(shown):
+        summary = RatingSummary.from_scores([s for (_, c), s in expected.items() if c == index])
+        if summary.headline() not in description or summary.histogram() not in description:
+            return False
+    return True
+
+
+# -- baselines -----------------------------------------------------------------------------------
+def sqlite_baseline(events: int) -> dict[str, float]:
+    """Raw sqlite3: the same number of rating upserts, 500 per committed transaction."""
+    actions, _ = workload(events)
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = sqlite3.connect(Path(tmp) / "raw.db", isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(
+            "CREATE TABLE ratings (movie_id INTEGER, member_id INTEGER, score INTEGER, "
+            "PRIMARY KEY (movie_id, member_id)) STRICT"
+        )
+        batches = []
+        start = time.perf_counter()
+        for first in range(0, len(actions), 500):
+            t0 = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT INTO ratings VALUES (?, ?, ?) ON CONFLICT (movie_id, member_id) "
+                "DO UPDATE SET score = excluded.score",
+                [(a.card, a.member, a.score) for a in actions[first : first + 500]],
+            )
+            conn.execute("COMMIT")
+            batches.append(time.perf_counter() - t0)
+        total = time.perf_counter() - start
+        conn.close()
+    return {
+        "events_per_s": events / total,
+        "txn_p50": median(batches),
+        "txn_p99": percentile(batches, 99),
+    }
+
+
+def _gateway_frame(action: Action) -> tuple[str, str]:
+    member_id = str(10_000 + action.member)
+    data: dict[str, Any] = {
+        "user_id": member_id,
+        "channel_id": str(500 + action.card),
+        "message_id": str(900 + action.card),
+        "guild_id": "1",
+        "emoji": {"id": None, "name": SCORE_EMOJI[action.score - 1]},
+        "type": 0,
+        "burst": False,
+    }
+    event = "MESSAGE_REACTION_ADD" if action.added else "MESSAGE_REACTION_REMOVE"
+    if action.added:
+        user = {
+            "id": member_id,
+            "username": f"m{action.member}",
+            "discriminator": "0",
+            "avatar": None,
+            "global_name": None,
+        }
+        data["member"] = {
+            "user": user,
+            "roles": [],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
+        data.update(burst_colors=[], message_author_id="2")
+    return event, json.dumps({"op": 0, "t": event, "s": 1, "d": data})
+
+
+async def client_baseline(events: int) -> dict[str, float]:
+    """discord.py alone: decode, parse and dispatch the same events to an empty raw listener."""
+    actions, _ = workload(events)
+    frames = [_gateway_frame(a) for a in actions]
+    client = discord.Client(intents=discord.Intents(guilds=True, guild_reactions=True))
+    seen = asyncio.Event()
+    count = 0
+
+    def counted() -> None:
+        nonlocal count
+        count += 1
+        if count == len(frames):
+            seen.set()
+
+    async def on_raw_reaction_add(_: discord.RawReactionActionEvent) -> None:
+        counted()
+
+    async def on_raw_reaction_remove(_: discord.RawReactionActionEvent) -> None:
+        counted()
+
+    client.event(on_raw_reaction_add)
+    client.event(on_raw_reaction_remove)
+    state = client._connection
+    async with client:  # binds the client to this loop without logging in
+        start = time.perf_counter()
+        for i, (event, frame) in enumerate(frames):
+            state.parsers[event](json.loads(frame)["d"])
+            if i % 200 == 0:
+                await asyncio.sleep(0)
+        await seen.wait()
+        total = time.perf_counter() - start
+    return {"events_per_s": len(frames) / total}
+
+
+# -- report --------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=6_000.0, help="events sent per second")
+    parser.add_argument("--one-channel", action="store_true", help="all 20 cards in one channel")
+    args = parser.parse_args()
+
+    raw = sqlite_baseline(args.events)
+    client = asyncio.run(client_baseline(args.events))
+    result = asyncio.run(storm(args))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    _print(args, raw, client, result, peak_mb)
+
+
+def _print(
+    args: argparse.Namespace,
+    raw: dict[str, float],
+    client: dict[str, float],
+    result: dict[str, Any],
+    peak_mb: float,
+) -> None:
+    storm_result, report = result["storm"], result["report"]
+    edits = [len(times) for times in report["edits"].values()]
+    gaps = [b - a for times in report["edits"].values() for a, b in itertools.pairwise(times)]
+    latencies, info = result["latencies"], storm_result["info"]
+    where = "one channel" if args.one_channel else "one channel per card"
+    rows = [
+        ("events/s sustained (bot)", f"{result['events_per_s']:.0f}", ">= 5000"),
+        ("sent -> committed median", seconds(median(latencies)), ""),
+        ("sent -> committed p99", seconds(percentile(latencies, 99)), "<= 50 ms"),
+        ("commits (group commit)", f"{result['commits']}", ""),
+        ("/movie info ack median", seconds(median(info)), ""),
+        (
+            "/movie info ack p99",
+            f"{seconds(percentile(info, 99))} over {len(info)} calls",
+            "<= 100 ms",
+        ),
+        (
+            "card edits per card min/median/max",
+            f"{min(edits)}/{sorted(edits)[len(edits) // 2]}/{max(edits)}",
+            "",
+        ),
+        ("smallest gap between edits of a card", f"{min(gaps):.2f} s" if gaps else "n/a", ">= 2 s"),
+        ("429 responses (whole run)", f"{report['rate_limited']}", "0"),
+        (
+            "final ratings exact / cards exact",
+            f"{result['exact']} / {result['cards_exact']}",
+            "True",
+        ),
+        ("unknown routes", f"{len(report['unknown'])}", "0"),
+        ("baseline sqlite3 500/txn events/s", f"{raw['events_per_s']:.0f}", ""),
+        (
+            "baseline sqlite3 txn median / p99",
+            f"{seconds(raw['txn_p50'])} / {seconds(raw['txn_p99'])}",
+            "",
+        ),
+        ("baseline discord.py parse+dispatch /s", f"{client['events_per_s']:.0f}", ""),
+        ("ratio bot / sqlite3 limit", f"{result['events_per_s'] / raw['events_per_s']:.3f}", ""),
+        (
+            "ratio bot / discord.py limit",
+            f"{result['events_per_s'] / client['events_per_s']:.3f}",
+            "",
+        ),
+        ("peak memory, bot process", f"{peak_mb:.0f} MB", ""),
+    ]
+    print(
+        f"reaction storm: {len(latencies)} events on {CARDS} cards from {MEMBERS} members, sent at "
+        f"{args.rate:.0f}/s over {storm_result['send_seconds']:.2f} s ({where})"
+    )
+    for label, value, target in rows:
+        print(f"  {label:<40} {value:>24}   {('target ' + target) if target else ''}")
+
+
+if __name__ == "__main__":
+    main()
