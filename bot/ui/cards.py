@@ -163,7 +163,14 @@ class CardKeeper:
                     thread = await thread.edit(archived=False)
             return movie, thread
         movie = await self.ensure(movie)
+        thread = await self._existing_thread(movie)  # a re-posted card may come with one
+        if thread is not None:
+            return movie, thread
         channel = self._client.get_channel(movie.card_channel_id or 0)
+        if channel is None:
+            # A forum card is its own post: when the post is deleted, so is the card's channel.
+            settings = await self._club.settings(movie.guild_id)
+            channel = self._client.get_channel(settings.movies_channel_id or 0)
         where = f"open a spoiler thread for {movie.label}"
         if isinstance(channel, discord.TextChannel) and movie.card_message_id is not None:
             card = channel.get_partial_message(movie.card_message_id)
