@@ -182,3 +182,51 @@ async def test_help_explains_with_examples(club: Club) -> None:
     itx = await club.emu.slash(club.guild.add_member("fay"), "help")
     await itx.wait_done()
     assert "/movie add title:Parasite year:2019" in itx.texts()
+
+
+async def test_an_unexpected_error_shows_a_reference_never_a_traceback(
+    club: Club, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert club.bot is not None
+
+    async def broken(*_: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(club.bot.services.club, "settings", broken)
+    club.expected_error_logs = 1
+    itx = await club.emu.slash(club.guild.add_member("gus"), "club settings")
+    await itx.wait_done()
+    text = itx.texts()
+    assert itx.ephemeral
+    assert text.startswith("Something went wrong on my side (ref `")
+    ref = text.split("`")[1]
+    assert "secret internals" not in text and "Traceback" not in text
+    logged = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(logged) == 1 and ref in logged[0].getMessage()
+    assert logged[0].exc_info is not None  # the traceback goes to the log, with the reference
+
+
+async def test_unknown_movie_gets_a_suggestion(club: Club) -> None:
+    member = club.guild.add_member("hal")
+    assert club.bot is not None
+    await club.bot.services.movies.add(club.guild.id, member.id, "Parasite", 2019)
+    itx = await club.emu.slash(member, "movie info", movie="Parasit")
+    await itx.wait_done()
+    assert itx.ephemeral
+    assert "No movie called `Parasit`" in itx.texts() and "Parasite (2019)" in itx.texts()
+
+
+async def test_a_forum_movies_channel_gets_a_tagged_forum_post_per_movie(club: Club) -> None:
+    emu, guild = club.emu, club.guild
+    forum = guild.channel("movie-forum")
+    setup = await emu.slash(guild.admin, "club setup", movies_channel=forum)
+    await setup.wait_done()
+    itx = await emu.slash(guild.add_member("ida"), "movie add", title="Heat", year=1995)
+    await itx.wait_done(timeout=10)
+    rows = await _movies(club)
+    assert len(rows) == 1
+    _, _, channel_id, message_id, thread_id = rows[0]
+    assert channel_id == thread_id == message_id  # the card opens the post, in the post
+    post = guild.thread(thread_id)  # type: ignore[arg-type]
+    assert post.name == "Heat (1995) · spoilers" and post.parent_id == forum.id
+    assert [str(t) for t in post.applied_tags] == [str(forum.tag_id("Spoilers"))]
