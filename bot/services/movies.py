@@ -85,7 +85,6 @@ class MovieService:
         the movies channel, else where this one was (so its channel id is kept)."""
         async with self._db.session() as s:
             await s.movies.set_card(movie.id, movie.card_channel_id, None)
-            await s.ratings.forget_seen(movie.id)
         return replace(movie, card_message_id=None)
 
     async def by_id(self, movie_id: int) -> Movie | None:

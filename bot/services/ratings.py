@@ -44,6 +44,15 @@ class _Reconcile:
 
 
 @dataclass
+class _Forget:
+    """The card's reactions are gone (cleared by a moderator, or the card deleted)."""
+
+    movie_id: int
+    score: int | None
+    done: asyncio.Future[None]
+
+
+@dataclass
 class _Change:
     change: ReactionChange
     done: asyncio.Future[None] | None = None
@@ -62,7 +71,7 @@ class RatingService:
         self._db = db
         self._clock = clock
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[_Change | _Reconcile | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Change | _Reconcile | _Forget | None] = asyncio.Queue()
         self._cards: OrderedDict[int, int | None] = OrderedDict()  # card message id -> movie id
         self._held: dict[int, _Held] = {}  # movies being reconciled: live changes wait here
         self._listeners: list[Listener] = []
@@ -101,10 +110,14 @@ class RatingService:
         while len(self._cards) > _CARD_CACHE_SIZE:
             self._cards.popitem(last=False)
 
-    def card_moved(self, old_message_id: int | None, new_message_id: int, movie_id: int) -> None:
+    def card_moved(
+        self, old_message_id: int | None, new_message_id: int | None, movie_id: int
+    ) -> None:
+        """A card was re-posted (``new_message_id``) or deleted (None)."""
         if old_message_id is not None:
             self._cards.pop(old_message_id, None)
-        self._remember_card(new_message_id, movie_id)
+        if new_message_id is not None:
+            self._remember_card(new_message_id, movie_id)
 
     async def on_reaction(
         self, message_id: int, member_id: int, emoji: str, *, added: bool
@@ -177,10 +190,19 @@ class RatingService:
             current = await s.ratings.get(movie_id, member_id)
         return score in seen and score != current
 
-    async def reactions_cleared(self, movie_id: int, score: int | None = None) -> None:
-        """A moderator cleared the card's reactions: the bot forgets them; ratings are kept."""
-        async with self._db.session() as s:
-            await s.ratings.forget_seen(movie_id, score)
+    async def reactions_gone(self, movie_id: int, score: int | None = None) -> None:
+        """A card's reactions (or one number's) are gone: forget them; ratings are kept.
+
+        This goes through the writer like reaction events, so changes that arrived before it
+        are applied before it — never after, where they would be "seen" again.
+        """
+        if self._writer is None or self._writer.done():
+            async with self._db.session() as s:
+                await s.ratings.forget_seen(movie_id, score)
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Forget(movie_id, score, done))
+        await done
 
     async def seen_on_card(self, movie_id: int) -> dict[int, set[int]]:
         async with self._db.reader() as s:
@@ -203,6 +225,8 @@ class RatingService:
                 pending = []
                 if isinstance(item, _Reconcile):
                     await self._commit_reconcile(item)
+                elif isinstance(item, _Forget):
+                    await self._commit_forget(item)
             await self._commit_changes(pending)
             if stop:
                 return
@@ -241,6 +265,16 @@ class RatingService:
         tidy = tuple((item.movie_id, member, score) for member, score in result.extra)
         if result.changes or tidy:
             await self._notify(RatingsChanged(frozenset({item.movie_id}), tidy))
+
+    async def _commit_forget(self, item: _Forget) -> None:
+        try:
+            async with self._db.session() as s:
+                await s.ratings.forget_seen(item.movie_id, item.score)
+        except Exception as exc:
+            log.exception("forgetting the reactions of movie %d failed", item.movie_id)
+            item.done.set_exception(exc)
+            return
+        item.done.set_result(None)
 
     async def _notify(self, event: RatingsChanged) -> None:
         for listener in self._listeners:

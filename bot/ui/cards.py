@@ -252,7 +252,8 @@ class CardKeeper:
         movie = await self._movies.by_card(message_id)
         if movie is not None:
             await self._movies.detach_card(movie)
-            self._ratings.card_moved(message_id, 0, movie.id)
+            self._ratings.card_moved(message_id, None, movie.id)
+            await self._ratings.reactions_gone(movie.id)
             log.info("card of movie %d was deleted; ratings kept", movie.id)
 
     async def reactions_cleared(self, message_id: int, emoji: str | None) -> None:
@@ -263,7 +264,7 @@ class CardKeeper:
         score = score_for_emoji(emoji) if emoji is not None else None
         if emoji is not None and score is None:
             return
-        await self._ratings.reactions_cleared(movie.id, score)
+        await self._ratings.reactions_gone(movie.id, score)
         card = self._client.get_partial_messageable(movie.card_channel_id, guild_id=movie.guild_id)
         message = card.get_partial_message(message_id)
         if score is None:

@@ -156,3 +156,21 @@ async def test_changes_parked_during_reconciliation_apply_after_it(
     await _wait([parked])
     await services.ratings.stop()
     assert await services.ratings.my_rating(movie, 3) == (6 if added_while_held else None)
+
+
+async def test_clearing_reactions_after_queued_changes_keeps_ratings_and_forgets_all(
+    services: Services,
+) -> None:
+    movie = await services.movies.add(1, 1, "Heat", 1995)
+    await services.movies.attach_card(movie, 50, 500)
+    ratings = services.ratings
+    ratings.start()
+    queued = await ratings.on_reaction(500, 4, emoji_for_score(8), added=True)
+    await ratings.reactions_gone(movie.id)  # a moderator cleared the card right after
+    await _wait([queued])
+    assert await ratings.seen_on_card(movie.id) == {}
+    # Back online later, the card shows nothing: nothing was removed by members, so no change.
+    result = await ratings.reconcile(movie.id, {})
+    assert result.changes == []
+    assert await ratings.my_rating(movie, 4) == 8
+    await ratings.stop()
