@@ -311,3 +311,24 @@ async def test_other_emoji_and_bots_are_ignored(club: Club) -> None:
     for call in club.emu.calls_to(EDIT_ROUTE):
         totals[call.path] += 1
     assert all(n <= 2 for n in totals.values())
+
+
+async def test_a_reconnect_that_cannot_resume_is_followed_by_reconciliation(club: Club) -> None:
+    movie_id, channel_id, card_id = await _add_movie(club, "Stalker", 1979)
+    people = [club.guild.add_member(f"zone{i}") for i in range(6)]
+    acting = Members(club, channel_id, card_id)
+    await acting.add(people[0], 8)
+    await _eventually(lambda: _has(club, movie_id, {people[0].id: 8}))
+
+    async def during() -> None:  # these events are lost with the session, as on Discord
+        for i, member in enumerate(people[1:]):
+            await acting.add(member, 2 + i)
+        await acting.remove(people[0], 8)
+
+    await club.emu.reconnect(resume=False, during=during, timeout=20)
+
+    async def settled() -> None:
+        assert await _ratings(club, movie_id) == acting.expected
+
+    await _eventually(settled, within=20)
+    assert len(acting.expected) == 5
