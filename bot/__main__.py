@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 
+import aiohttp
 import discord
 from dotenv import load_dotenv
 
@@ -42,6 +43,8 @@ def main() -> int:
         )
     except discord.PrivilegedIntentsRequired:
         return _fail("Discord refused an intent this bot asked for; see README → Intents.")
+    except (aiohttp.ClientError, OSError) as exc:
+        return _fail(f"cannot reach Discord ({type(exc).__name__}); check the network and retry.")
     except KeyboardInterrupt:
         pass
     return 0

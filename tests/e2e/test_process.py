@@ -114,3 +114,36 @@ async def test_runs_against_the_emulator_logs_ready_and_stops_cleanly_on_sigint(
         assert emu.token not in output
     finally:
         await emu.stop()
+
+
+async def test_a_wrong_token_is_one_clear_line(tmp_path: Path) -> None:
+    emu = Emulator()
+    await emu.start()
+    try:
+        env = _env()
+        env.update(emu.subprocess_env())
+        env.update(
+            PYTHONPATH=str(REPO),
+            DISCORD_TOKEN="not-the-right-token",
+            DATABASE_PATH=str(tmp_path / "c.db"),
+        )
+        code, out = await _run(["-m", "tests.emulator.launch", "-m", "bot"], env, tmp_path)
+    finally:
+        await emu.stop()
+    assert code != 0
+    assert out.strip().splitlines()[-1].startswith("reelclub: Discord rejected DISCORD_TOKEN")
+    assert "Traceback" not in out and "not-the-right-token" not in out
+
+
+async def test_discord_unreachable_is_one_clear_line(tmp_path: Path) -> None:
+    env = _env(
+        PYTHONPATH=str(REPO),
+        DISCORD_TOKEN="abcdefghijklmnop.qrstuv",
+        DATABASE_PATH=str(tmp_path / "c.db"),
+        DISCORD_EMULATOR_REST_BASE="http://127.0.0.1:9/api/v10",  # nothing listens on port 9
+        DISCORD_EMULATOR_GATEWAY="ws://127.0.0.1:9/",
+    )
+    code, out = await _run(["-m", "tests.emulator.launch", "-m", "bot"], env, tmp_path)
+    assert code != 0
+    assert out.strip().splitlines()[-1].startswith("reelclub: cannot reach Discord")
+    assert "Traceback" not in out
