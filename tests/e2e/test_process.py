@@ -7,7 +7,10 @@ import os
 import signal
 import sqlite3
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
 
 from bot.storage.migrator import bundled_migrations
 from tests.emulator import Emulator
@@ -67,69 +70,64 @@ async def test_a_database_newer_than_the_code_is_refused_in_one_line(tmp_path: P
     ]
 
 
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    emu = Emulator()
+    await emu.start()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+def _launch_env(emu: Emulator, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of ``python -m tests.emulator.launch -m bot`` against ``emu``."""
+    env = _env()
+    env.update(emu.subprocess_env())
+    env.update(PYTHONPATH=str(REPO), DATABASE_PATH=str(tmp_path / "club.db"), **extra)
+    return env
+
+
+LAUNCH = ["-m", "tests.emulator.launch", "-m", "bot"]
+
+
 async def test_runs_against_the_emulator_logs_ready_and_stops_cleanly_on_sigint(
-    tmp_path: Path,
+    emulator: Emulator, tmp_path: Path
 ) -> None:
-    emu = Emulator()
-    await emu.start()
-    try:
-        env = _env()
-        env.update(emu.subprocess_env())
-        env.update(
-            PYTHONPATH=str(REPO),
-            DISCORD_TOKEN=emu.token,
-            DATABASE_PATH=str(tmp_path / "club.db"),
-            DEV_GUILD_ID=str(emu.world.guild.id),
-        )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.emulator.launch",
-            "-m",
-            "bot",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        assert proc.stdout is not None
-        seen: list[str] = []
+    env = _launch_env(emulator, tmp_path, DEV_GUILD_ID=str(emulator.world.guild.id))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *LAUNCH,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
 
-        async def read_until(marker: str) -> None:
-            while True:
-                line = (await proc.stdout.readline()).decode()  # type: ignore[union-attr]
-                assert line, "the bot exited early:\n" + "".join(seen)
-                seen.append(line)
-                if marker in line:
-                    return
+    async def read_until(marker: str) -> None:
+        while True:
+            line = (await proc.stdout.readline()).decode()  # type: ignore[union-attr]
+            assert line, "the bot exited early:\n" + "".join(seen)
+            seen.append(line)
+            if marker in line:
+                return
 
-        await asyncio.wait_for(read_until(" ready as "), 30)
-        assert emu.connected
-        proc.send_signal(signal.SIGINT)
-        rest, _ = await asyncio.wait_for(proc.communicate(), 30)
-        output = "".join(seen) + rest.decode()
-        assert proc.returncode == 0, output
-        assert "stopped; database closed" in output
-        assert "Traceback" not in output
-        assert emu.token not in output
-    finally:
-        await emu.stop()
+    await asyncio.wait_for(read_until(" ready as "), 30)
+    assert emulator.connected
+    proc.send_signal(signal.SIGINT)
+    rest, _ = await asyncio.wait_for(proc.communicate(), 30)
+    output = "".join(seen) + rest.decode()
+    assert proc.returncode == 0, output
+    assert "stopped; database closed" in output
+    assert "Traceback" not in output
+    assert emulator.token not in output
 
 
-async def test_a_wrong_token_is_one_clear_line(tmp_path: Path) -> None:
-    emu = Emulator()
-    await emu.start()
-    try:
-        env = _env()
-        env.update(emu.subprocess_env())
-        env.update(
-            PYTHONPATH=str(REPO),
-            DISCORD_TOKEN="not-the-right-token",
-            DATABASE_PATH=str(tmp_path / "c.db"),
-        )
-        code, out = await _run(["-m", "tests.emulator.launch", "-m", "bot"], env, tmp_path)
-    finally:
-        await emu.stop()
+async def test_a_wrong_token_is_one_clear_line(emulator: Emulator, tmp_path: Path) -> None:
+    env = _launch_env(emulator, tmp_path, DISCORD_TOKEN="not-the-right-token")
+    code, out = await _run(LAUNCH, env, tmp_path)
     assert code != 0
     assert out.strip().splitlines()[-1].startswith("reelclub: Discord rejected DISCORD_TOKEN")
     assert "Traceback" not in out and "not-the-right-token" not in out
@@ -143,7 +141,7 @@ async def test_discord_unreachable_is_one_clear_line(tmp_path: Path) -> None:
         DISCORD_EMULATOR_REST_BASE="http://127.0.0.1:9/api/v10",  # nothing listens on port 9
         DISCORD_EMULATOR_GATEWAY="ws://127.0.0.1:9/",
     )
-    code, out = await _run(["-m", "tests.emulator.launch", "-m", "bot"], env, tmp_path)
+    code, out = await _run(LAUNCH, env, tmp_path)
     assert code != 0
     assert out.strip().splitlines()[-1].startswith("reelclub: cannot reach Discord")
     assert "Traceback" not in out
