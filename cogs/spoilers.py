@@ -65,16 +65,13 @@ class Spoilers(commands.Cog):
                 for index, content in enumerate(contents):
                     last = index == len(contents) - 1
                     posted.append(await channel.send(content, files=files if last else []))
+            await _delete_original(message, channel.id)
         except BaseException:
-            for done in posted:  # all or nothing: the original stays, so no half copy either
+            # All or nothing: with the original still there, a hidden copy would only add noise.
+            for done in posted:
                 with contextlib.suppress(discord.HTTPException):
                     await done.delete()
             raise
-        try:
-            async with bot_action(f"delete the original message in <#{channel.id}>"):
-                await message.delete()
-        except discord.NotFound:
-            pass  # someone deleted it meanwhile; the hidden copy stands
         log.info(
             "message %d in channel %d hidden by member %d",
             message.id,
@@ -86,6 +83,14 @@ class Spoilers(commands.Cog):
             f"Done: the message is [re-posted as a spoiler]({link}) and the original is deleted.",
             ephemeral=True,
         )
+
+
+async def _delete_original(message: discord.Message, channel_id: int) -> None:
+    try:
+        async with bot_action(f"delete the original message in <#{channel_id}>"):
+            await message.delete()
+    except discord.NotFound:
+        pass  # someone deleted it meanwhile; the hidden copy stands
 
 
 async def _spoiler_files(message: discord.Message) -> list[discord.File]:
@@ -119,10 +124,12 @@ def _check_bot_permissions(
     *,
     attachments: bool,
 ) -> None:
-    """Before doing anything: without these, a half-done hide would leak or lose the text."""
-    guild = interaction.guild
-    assert guild is not None
-    perms = channel.permissions_for(guild.me)
+    """Before doing anything: without these, a half-done hide would leak or lose the text.
+
+    ``app_permissions`` is Discord's own figure for the bot in the message's channel, sent with
+    the interaction: unlike the cache it cannot lag behind an overwrite that just changed.
+    """
+    perms = interaction.app_permissions
     send = (
         perms.send_messages_in_threads
         if isinstance(channel, discord.Thread)

@@ -81,6 +81,7 @@ class Club:
 
     async def stop(self) -> None:
         if self.bot is not None:
+            await _drain_event_handlers()
             await self.bot.close()
         if self._task is not None:
             await self._task
@@ -91,6 +92,22 @@ class Club:
     async def restart(self) -> ClubBot:
         await self.stop()
         return await self.start()
+
+
+async def _drain_event_handlers(within: float = 5.0) -> None:
+    """Let the bot finish handling events the emulator already sent.
+
+    A test that ends right after the bot deleted a message would otherwise close the database
+    under the MESSAGE_DELETE handler (``Cannot operate on a closed database``).
+    """
+    await asyncio.sleep(0.05)  # frames already on the loopback socket reach the bot
+    handlers = [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name().startswith("discord.py: ") and not task.done()
+    ]
+    if handlers:
+        await asyncio.wait(handlers, timeout=within)
 
 
 def _message_bodies(body: object) -> list[dict[str, object]]:

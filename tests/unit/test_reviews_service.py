@@ -110,7 +110,7 @@ async def test_edit_replaces_text_and_posted_messages(
 
 
 async def test_edit_needs_a_review_to_edit(services: Services, movie: Movie) -> None:
-    with pytest.raises(NotFound, match="haven't reviewed .* `/review write`"):
+    with pytest.raises(NotFound, match=r"haven't reviewed .* `/review write`"):
         await services.reviews.mine(movie, BOB)
 
 
@@ -188,16 +188,11 @@ BAD_FORMS = [
 ]
 
 
-@pytest.mark.parametrize(("body", "headline", "rating", "says"), BAD_FORMS)
+@pytest.mark.parametrize("case", BAD_FORMS, ids=[c[3] for c in BAD_FORMS])
 async def test_bad_form_input_changes_nothing(
-    services: Services,
-    movie: Movie,
-    db: Database,
-    body: str,
-    headline: str | None,
-    rating: str | None,
-    says: str,
+    services: Services, movie: Movie, db: Database, case: tuple[str, str | None, str | None, str]
 ) -> None:
+    body, headline, rating, says = case
     await _posted(services, movie, BOB, 500)
     before = await _snapshot(db)
     with pytest.raises(ClubError, match=says):
@@ -216,10 +211,11 @@ BAD_FILES = [
 ]
 
 
-@pytest.mark.parametrize(("data", "name", "says"), BAD_FILES)
+@pytest.mark.parametrize("case", BAD_FILES, ids=[c[2] for c in BAD_FILES])
 async def test_bad_files_change_nothing(
-    services: Services, movie: Movie, db: Database, data: bytes, name: str, says: str
+    services: Services, db: Database, case: tuple[bytes, str, str]
 ) -> None:
+    data, name, says = case
     before = await _snapshot(db)
     with pytest.raises(ReviewFileError, match=says):
         services.reviews.draft_from_file(data, name, None, None, spoilers=True)
