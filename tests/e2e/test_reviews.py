@@ -330,6 +330,13 @@ async def test_utf16_and_utf8_with_a_byte_order_mark_are_read(club: Club) -> Non
 async def test_the_form_posts_author_title_headline_rating_and_body(club: Club) -> None:
     await _setup(club, card=False)
     alice = club.guild.add_member("alice")
+    [sync] = club.emu.calls_to("PUT /applications/{application_id}/guilds/{guild_id}/commands")
+    review = next(c for c in sync.json if c["name"] == "review")
+    assert {o["name"] for o in review["options"]} == {"write", "read", "edit", "delete"}
+    menu = next(c for c in sync.json if c["name"] == "Hide as spoiler")
+    assert menu["type"] == 3  # a message context menu
+    choices = await club.emu.autocomplete(alice, "review write", focused="movie", value="cell")
+    assert [c["name"] for c in choices] == [LABEL]
     itx = await club.emu.slash(alice, "review write", movie=LABEL, rating=8)
     modal = (await itx.response()) and itx.modal
     assert modal is not None and modal["title"].startswith("Review: Miracle")
@@ -433,6 +440,22 @@ async def test_editing_from_three_messages_to_one_deletes_the_stale_ones(club: C
     assert await _rows(club, "SELECT count(*) FROM review_messages") == [(1,)]
 
 
+async def test_an_edit_reposts_parts_a_moderator_deleted_in_order(club: Club) -> None:
+    await _setup(club, card=False)
+    alice = club.guild.add_member("alice")
+    body = _essay(15_000)
+    await _write_file(club, alice, body)
+    before = await _posted(club, alice)
+    reviews = club.guild.channel("reviews")
+    await club.emu.delete_message(reviews, int(before.channel[1]["id"]), by=club.guild.mod)
+    await _write_file(club, alice, body + " Revised.", command="review edit")
+    after = await _posted(club, alice)
+    assert_posted_whole(after, body + " Revised.")
+    ids = [m["id"] for m in after.channel]
+    assert ids[0] == before.channel[0]["id"] and before.channel[2]["id"] not in ids
+    assert [m["id"] for m in club.emu.world.messages(reviews)] == ids  # nothing else left
+
+
 async def test_the_form_edit_is_prefilled_and_can_grow_and_add_spoilers(club: Club) -> None:
     await _setup(club)
     alice = club.guild.add_member("alice")
@@ -449,6 +472,15 @@ async def test_the_form_edit_is_prefilled_and_can_grow_and_add_spoilers(club: Cl
     after = await _posted(club, alice)
     assert_posted_whole(after, grown.strip())
     assert after.channel[0]["id"] == first_id and after.thread
+
+    # Spoilers off again: the thread copy goes, the channel copy is shown openly.
+    itx = await club.emu.slash(alice, "review edit", movie=LABEL, spoilers=False)
+    done = await club.emu.submit_modal(itx, {"Review": grown, HEADLINE: "Tears", RATING: "9"})
+    await done.wait_done(timeout=10)
+    final = await _posted(club, alice)
+    assert_posted_whole(final, grown.strip())
+    for message in after.thread:
+        assert club.emu.world.find_message(int(message["id"])) is None
 
 
 async def test_delete_removes_every_message_and_the_row(club: Club) -> None:
