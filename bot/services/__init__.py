@@ -10,6 +10,7 @@ from bot.services.install import InstallService
 from bot.services.movies import MovieService
 from bot.services.ratings import RatingService
 from bot.services.reviews import ReviewService
+from bot.services.watch import WatchService
 from bot.storage.database import Database
 
 
@@ -20,6 +21,7 @@ class Services:
     install: InstallService
     ratings: RatingService
     reviews: ReviewService
+    watch: WatchService
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -29,4 +31,5 @@ def build_services(db: Database, clock: Clock) -> Services:
         install=InstallService(db),
         ratings=RatingService(db, clock),
         reviews=ReviewService(db, clock),
+        watch=WatchService(db, clock),
     )

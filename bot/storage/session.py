@@ -11,6 +11,7 @@ from bot.storage.meta import MetaRepository
 from bot.storage.movies import MovieRepository
 from bot.storage.ratings import RatingRepository
 from bot.storage.reviews import ReviewRepository
+from bot.storage.watch import WatchRepository
 
 
 class Session:
@@ -36,3 +37,7 @@ class Session:
     @cached_property
     def meta(self) -> MetaRepository:
         return MetaRepository(self.conn)
+
+    @cached_property
+    def watch(self) -> WatchRepository:
+        return WatchRepository(self.conn)
