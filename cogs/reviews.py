@@ -10,11 +10,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.errors import InvalidInput
+from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.links import message_link
 from bot.domain.movies import Movie
-from bot.domain.review_text import MAX_MODAL_CHARS, ReviewFileError
-from bot.domain.reviews import Review, ReviewDraft, counts_as_helpful
+from bot.domain.review_text import MAX_HEADLINE_CHARS, MAX_MODAL_CHARS, ReviewFileError
+from bot.domain.reviews import PostedPart, Review, ReviewDraft, counts_as_helpful
 from bot.services.club import ClubService
 from bot.services.movies import MovieService
 from bot.services.reviews import ReviewPage, ReviewService
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 MODAL_TIMEOUT = 30 * 60.0  # seconds: long enough to write 4,000 characters
 Rating = app_commands.Range[int, 1, 10]
+# Discord enforces the length, so a headline option always fits the form's Headline field.
+Headline = app_commands.Range[str, 1, MAX_HEADLINE_CHARS]
 
 
 class ReviewPageButton(
@@ -117,7 +119,7 @@ class ReviewModal(ClubModal):
         self.headline: discord.ui.TextInput[ReviewModal] = discord.ui.TextInput(
             label="Headline (shown openly: no spoilers)",
             required=False,
-            max_length=256,
+            max_length=MAX_HEADLINE_CHARS,
             default=headline,
         )
         self.rating: discord.ui.TextInput[ReviewModal] = discord.ui.TextInput(
@@ -185,7 +187,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         movie: str,
         spoilers: bool = False,
         file: discord.Attachment | None = None,
-        headline: str | None = None,
+        headline: Headline | None = None,
         rating: Rating | None = None,
     ) -> None:
         assert interaction.guild_id is not None
@@ -211,6 +213,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         channel = await self._reviews_channel(interaction)
         movie, thread = await self._thread_for(movie, draft)
         review = await self.reviews.create(movie, interaction.user.id, draft)
+        parts: list[PostedPart] = []
         try:
             async with self.poster.lock(review.id):
                 parts = await self.poster.publish(
@@ -223,6 +226,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
                 )
             review = await self.reviews.record_parts(review, parts)
         except BaseException:
+            await self.poster.delete(parts, quiet=True)  # posted, but not recorded
             await self.reviews.discard(review)
             raise
         self.cards.refresher.mark(movie.id)  # the card shows the number of reviews
@@ -244,7 +248,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         movie: str,
         file: discord.Attachment | None = None,
         spoilers: bool | None = None,
-        headline: str | None = None,
+        headline: Headline | None = None,
         rating: Rating | None = None,
     ) -> None:
         assert interaction.guild_id is not None
@@ -290,7 +294,11 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
                 channel=channel,
                 thread=thread,
             )
-            review = await self.reviews.save_edit(review, draft, parts)
+            try:
+                review = await self.reviews.save_edit(review, draft, parts)
+            except NotFound:  # deleted while it was being re-posted: leave nothing behind
+                await self.poster.delete(parts, quiet=True)
+                raise
         await interaction.followup.send(_posted_text(movie, review, "updated"), ephemeral=True)
 
     # -- /review delete ----------------------------------------------------------------------

@@ -257,9 +257,9 @@ class ReviewPoster:
             await copy.target.get_partial_message(first).edit(content=final)
         copy.sent_first = final
 
-    async def delete(self, parts: list[PostedPart]) -> None:
-        """Delete posted messages; ones already gone are fine."""
-        await self._delete_ids([(p.channel_id, p.message_id) for p in parts])
+    async def delete(self, parts: list[PostedPart], *, quiet: bool = False) -> None:
+        """Delete posted messages; ones already gone are fine (``quiet``: see below)."""
+        await self._delete_ids([(p.channel_id, p.message_id) for p in parts], quiet=quiet)
 
     async def _delete_ids(self, ids: list[tuple[int, int]], *, quiet: bool = False) -> None:
         """``quiet`` when cleaning up after another error, which is the one to report."""

@@ -539,7 +539,7 @@ async def test_read_pages_hide_spoilers_and_survive_a_restart_with_votes(club: C
     assert movie is not None
     for i in range(5):  # five more, without Discord, so there are two pages
         draft = club.bot.services.reviews.draft_from_form(
-            f"Open review {i}.", None, None, spoilers=False
+            f"Open review {i}. ||The warden adopts her.|| Lovely.", None, None, spoilers=False
         )
         await club.bot.services.reviews.create(movie, 9000 + i, draft)
     posted = await _posted(club, alice)
@@ -562,6 +562,7 @@ async def test_read_pages_hide_spoilers_and_survive_a_restart_with_votes(club: C
     shown = read.texts()
     assert "Page 1/2" in shown and "6 reviews" in shown
     assert secret not in shown and "balloon" not in shown
+    assert "warden" not in shown  # a member's own spoiler block in an open review stays out
     assert "Contains spoilers" in shown and f"{THUMBS} 1" in shown
     assert "Open review 0." in shown
     listing = read.message
