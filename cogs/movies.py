@@ -11,9 +11,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.links import message_link
+from bot.domain.movies import MovieSort
 from bot.services.club import ClubService
 from bot.services.movies import MoviePage, MovieService
-from bot.storage.movies import MovieSort
 from bot.ui.autocomplete import movie_choices
 from bot.ui.cards import CardKeeper
 from bot.ui.channels import posting_channel

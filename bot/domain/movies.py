@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from bot.domain.errors import InvalidInput
 
@@ -19,6 +20,8 @@ _INVISIBLE = re.compile(
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"\s+")
+
+MovieSort = Literal["recent", "top", "title"]  # the orders /movie list offers
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,10 @@ from dataclasses import dataclass, replace
 from bot.domain.clock import Clock, to_db
 from bot.domain.errors import Duplicate, InvalidInput, NotFound
 from bot.domain.links import message_link
-from bot.domain.movies import Movie, check_year, clean_title, fold, split_label
+from bot.domain.movies import Movie, MovieSort, check_year, clean_title, fold, split_label
 from bot.domain.ratings import RatingSummary
 from bot.domain.search import rank_movies
 from bot.storage.database import Database
-from bot.storage.movies import MovieSort
 
 log = logging.getLogger(__name__)
 

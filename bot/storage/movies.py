@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Literal
 
-from bot.domain.movies import Movie
+from bot.domain.movies import Movie, MovieSort
 from bot.domain.ratings import RatingSummary
 from bot.storage.base import Repository
-
-MovieSort = Literal["recent", "top", "title"]
 
 _SELECT = (
     "SELECT id, guild_id, title, year, added_by, card_channel_id, card_message_id, thread_id "
