@@ -29,6 +29,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.ratings",
     "cogs.reviews",
     "cogs.spoilers",
+    "cogs.watch",
     "cogs.help",
 )
 

@@ -25,6 +25,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -206,6 +207,7 @@ class ScheduleInfo:
     schedule: GuildSchedule
     next_post: datetime
     posts_in: int  # the channel the post goes to: the picks channel, else the schedule's
+    posts_now: bool  # this week's slot has passed without a post: it goes out at the next tick
 
 
 @dataclass(frozen=True)
@@ -294,6 +296,12 @@ class WatchService:
         self._guilds: dict[int, _GuildState] = defaultdict(_GuildState)
         self._tick = asyncio.Lock()
 
+    def _fresh(self) -> AbstractAsyncContextManager[Session]:
+        """Reads that must see the latest commits. ``Database.reader`` shares one connection
+        among concurrent tasks, and while any of them has a statement open SQLite keeps that
+        connection on its older snapshot; a unit of work on the writer always sees the latest."""
+        return self._db.session()
+
     # -- the pool ----------------------------------------------------------------------------
     async def suggest(self, movie: Movie, member_id: int) -> list[PoolEntry]:
         """Put a catalog movie in the pool; returns the pool."""
@@ -354,10 +362,9 @@ class WatchService:
         assert saved is not None
         last_week = last.week_key if last else None
         log.info("guild %d scheduled its weekly pick", guild_id)
+        next_post = next_run_after(saved.schedule, now, last_week)
         return ScheduleInfo(
-            saved,
-            next_run_after(saved.schedule, now, last_week),
-            saved.picks_channel_id or saved.channel_id,
+            saved, next_post, saved.picks_channel_id or saved.channel_id, next_post <= now
         )
 
     # -- the loop ----------------------------------------------------------------------------
@@ -445,7 +452,7 @@ class WatchService:
         now = self._clock.now()
         settings = await self._club.settings(guild_id)
         week = week_key(now, settings.timezone)
-        async with self._db.reader() as s:
+        async with self._fresh() as s:
             schedule = await s.watch.schedule(guild_id)
             unfinished = await s.watch.open_runs(guild_id)
         candidates = [
@@ -458,7 +465,7 @@ class WatchService:
                 return await self._resume(run, publisher, schedule, candidates)
             await self._settle_stale(run, publisher)
 
-        async with self._db.reader() as s:
+        async with self._fresh() as s:
             existing = await s.watch.run_for_week(guild_id, week)
             previous = await s.watch.last_posted(guild_id, week)  # its poll decides this week
             latest = await s.watch.last_posted(guild_id)
@@ -586,10 +593,11 @@ class WatchService:
         can_poll: bool,
     ) -> WatchRun | None:
         """Decide the pick and the poll and commit the run as started — before any post."""
-        async with self._db.reader() as s:
+        async with self._fresh() as s:  # the counts of last week's poll were just committed
             pool = await s.watch.pool(guild_id)
             answers = await s.watch.poll_answers(previous.id) if previous else []
             picks_by_member = await s.watch.picks_by_member(guild_id)
+        async with self._db.reader() as s:
             ratings = await s.ratings.all_for_guild(guild_id)
         predictions: Mapping[int, float] = {}
         if poll_winner(pool, answers, picks_by_member) is None and pool:
@@ -629,7 +637,12 @@ class WatchService:
         found: FoundPost,
     ) -> RunResult:
         post = await self._compose(run, publisher, schedule)
-        posted = await publisher.publish(post, found)
+        try:
+            posted = await publisher.publish(post, found)
+        except BotMissingPermissions:
+            if found == FoundPost():  # Discord refused the first message: nothing went out
+                await self._abandon(run)
+            raise
         async with self._db.session() as s:
             await s.watch.mark_posted(
                 run.id,
@@ -648,17 +661,31 @@ class WatchService:
             post.next_post,
         )
 
+    async def _abandon(self, run: WatchRun) -> None:
+        """Forget a started run of which nothing was posted, as if it had never started."""
+        async with self._db.session() as s:
+            await s.watch.delete_started(run.id)
+            if run.pick_movie_id is not None and run.pick_suggested_by is not None:
+                await s.watch.return_to_pool(
+                    run.guild_id,
+                    run.pick_movie_id,
+                    run.pick_suggested_by,
+                    run.pick_suggested_at or run.started_at,
+                )
+        log.info("guild %d week %s: refused by Discord; nothing kept", run.guild_id, run.week_key)
+
     async def _compose(
         self, run: WatchRun, publisher: Publisher, schedule: GuildSchedule | None
     ) -> WeeklyPost:
-        async with self._db.reader() as s:
+        async with self._fresh() as s:  # the run and its poll were just committed
             pick = await _pick_of(s, run)
             answers = await s.watch.poll_answers(run.id)
             poll_movies = [await s.movies.by_id(a.movie_id) for a in answers]
-            ratings = await s.ratings.all_for_guild(run.guild_id)
-            catalog = await s.movies.all_for_guild(run.guild_id)
             picked = await s.watch.picked_movies(run.guild_id)
             pool_left = len(await s.watch.pool(run.guild_id))
+        async with self._db.reader() as s:
+            ratings = await s.ratings.all_for_guild(run.guild_id)
+            catalog = await s.movies.all_for_guild(run.guild_id)
         thread = ThreadResult(None)
         if pick is not None:
             thread = await publisher.open_thread(pick.movie)

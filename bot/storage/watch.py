@@ -331,6 +331,10 @@ class WatchRepository(Repository):
             (channel_id, run_id),
         )
 
+    async def delete_started(self, run_id: int) -> None:
+        """A started run of which nothing was posted (Discord refused the first message)."""
+        await self._write("DELETE FROM watch_runs WHERE id = ? AND status = 'started'", (run_id,))
+
     async def mark_skipped(self, run_id: int) -> None:
         await self._write(
             "UPDATE watch_runs SET status = 'skipped' WHERE id = ? AND status = 'started'",
