@@ -126,7 +126,8 @@ class Watch(commands.GroupCog, group_name="watch", group_description="The weekly
             channel_id=channel.id if channel else None,
             here_channel_id=interaction.channel_id,
         )
-        await interaction.response.send_message(schedule_reply(info), ephemeral=True)
+        check = self.publisher.check_channel(info.posts_in)
+        await interaction.response.send_message(schedule_reply(info, check), ephemeral=True)
 
     @schedule.autocomplete("weekday")
     async def _schedule_weekday(

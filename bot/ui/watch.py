@@ -47,7 +47,7 @@ from bot.ui.text import plain_cap, safe
 log = logging.getLogger(__name__)
 
 REQUESTS_PER_SECOND = 45.0  # Discord's global limit is 50
-HISTORY_SEARCHED = 50  # recent messages searched for an earlier post's marker (one request)
+HISTORY_SEARCHED = 100  # recent messages searched for an earlier post's marker: one request
 POLL_ANSWER_CHARS = 55  # Discord's limit for an answer's text
 FINAL_COUNT_WAIT = 2.0  # seconds before re-reading a poll Discord had not finished counting
 POOL_SHOWN = 25
@@ -386,7 +386,8 @@ def history_embed(history: History) -> discord.Embed:
     return embed
 
 
-def schedule_reply(info: ScheduleInfo) -> str:
+def schedule_reply(info: ScheduleInfo, check: ChannelCheck) -> str:
+    """The schedule as saved, when the next post goes out, and what would stop it."""
     schedule = info.schedule
     when = f"{WEEKDAYS[schedule.weekday]} {schedule.time} ({schedule.timezone})"
     text = (
@@ -395,6 +396,11 @@ def schedule_reply(info: ScheduleInfo) -> str:
     )
     if info.posts_now:
         text += " This week's slot has passed without a pick, so it goes out within a minute."
+    if not check.can_post:
+        needed = ", ".join(f"**{name}**" for name in check.missing)
+        text += f"\nBut I can't post there yet: I need {needed} in that channel."
+    elif not check.can_poll:
+        text += "\nWithout the **Send Polls** permission there, the post will have no poll."
     return text
 
 

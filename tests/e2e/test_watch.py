@@ -23,6 +23,7 @@ import pytest
 
 from bench.weekly_run import add_guilds, fill_database, posts_in, vote
 from bot.domain.clock import ManualClock
+from bot.domain.ratings import SCORE_EMOJI
 from bot.services.watch import Outcome, PostedIds
 from tests.e2e.conftest import Club, _ErrorLog, assert_nothing_can_ping
 from tests.emulator import Emulator, Perm
@@ -100,29 +101,36 @@ async def eventually(check: Callable[[], Awaitable[None]], within: float = 15.0)
 async def catalog(club: Club, titles: tuple[str, ...] = TITLES) -> dict[str, int]:
     """Movies added with /movie add (card and spoiler thread); title -> movie id.
 
-    The bot may not add reactions in the movies channel: the cards work without them and the
-    tests do not wait for ten reactions per card.
+    While they are added the bot may not add reactions in the movies channel (ten reactions per
+    card take 2.5 s); then each card gets its ten number reactions as if the bot had put them
+    there, so that a restart has nothing to put back.
     """
-    movies = club.guild.channel("movies")
-    movies.deny(club.guild.me, Perm.ADD_REACTIONS)
+    emu, guild = club.emu, club.guild
+    movies = guild.channel("movies")
+    movies.deny(guild.me, Perm.ADD_REACTIONS)
     for number, title in enumerate(titles):
-        itx = await club.emu.slash(
-            club.guild.admin, "movie add", title=title, year=2000 + number, channel=movies
+        itx = await emu.slash(
+            guild.admin, "movie add", title=title, year=2000 + number, channel=movies
         )
         await itx.wait_done(timeout=10)
         assert "Added" in itx.texts()
+    movies.clear_overwrites()
+    for (card_id,) in await rows(club, "SELECT card_message_id FROM movies"):
+        card = emu.world.message(movies, card_id)
+        assert card is not None
+        for emoji in SCORE_EMOJI:
+            emu.world.add_reaction(card, guild.me, emoji)
     return {title: movie_id for movie_id, title in await rows(club, "SELECT id, title FROM movies")}
 
 
 async def rate_many(club: Club, ids: dict[str, int], table: dict[str, list[int]]) -> None:
-    """Members' ratings, title -> scores (member i gives scores[i]), through the service."""
-    assert club.bot is not None
-    services = club.bot.services
-    for title, scores in table.items():
-        movie = await services.movies.by_id(ids[title])
-        assert movie is not None
-        for member, score in enumerate(scores):
-            await services.ratings.rate(movie, 9000 + member, score)
+    """Ratings the club gave before this test, title -> scores (member i gives scores[i]),
+    written straight to the database: no card edits to wait for."""
+    assert club.db is not None
+    async with club.db.session() as s:
+        for title, scores in table.items():
+            for member, score in enumerate(scores):
+                await s.ratings.put(ids[title], 9000 + member, score, "command", "2026-11-01")
 
 
 async def schedule(club: Club, **values: Any) -> Any:
@@ -429,6 +437,10 @@ async def test_without_send_polls_the_pick_goes_out_and_the_admin_is_told(club: 
     await schedule(club)
     await suggest(club, ["Parasite", "Heat", "Alien"])
     await deny(club, Perm.SEND_POLLS)
+    warned = await schedule(club)
+    assert "Without the **Send Polls** permission there, the post will have no poll" in (
+        warned.texts()
+    )
     itx = await pick_now(club)
     assert "Posted this week's pick" in itx.texts()
     assert "I need the **Send Polls** permission" in itx.texts()
