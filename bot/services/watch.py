@@ -137,7 +137,6 @@ class WeeklyPost:
     poll_state: PollState
     recommendations: tuple[RecommendedMovie, ...]
     next_post: datetime | None  # the next scheduled post, when there is a schedule
-    pool_left: int
 
 
 class Publisher(Protocol):
@@ -492,7 +491,7 @@ class WatchService:
             await self._close_poll(previous, publisher)
         started = await self._start(guild_id, week, channel_id, previous, can_poll=check.can_poll)
         if started is None:  # another process started this week between our read and our write
-            async with self._db.reader() as s:
+            async with self._fresh() as s:
                 existing = await s.watch.run_for_week(guild_id, week)
             return RunResult(guild_id, week, Outcome.ALREADY, existing, next_post=next_post)
         return await self._post(started, publisher, schedule, FoundPost())
@@ -516,8 +515,7 @@ class WatchService:
             run = moved
             found = FoundPost()
         else:
-            check = _check(publisher, channel_id)
-            if not check.can_read_history:
+            if not publisher.check_channel(channel_id).can_read_history:
                 raise BotMissingPermissions(
                     f"I can't check <#{channel_id}> for this week's pick, which I may have "
                     "posted already: I need **Read Message History** there."
@@ -527,6 +525,7 @@ class WatchService:
             found.poll_message_id is not None or run.poll_state != "planned"
         )
         if not complete:
+            _check(publisher, channel_id)
             result = await self._post(run, publisher, schedule, found)
             if found.pick_message_id is None and found.poll_message_id is None:
                 return result
@@ -682,7 +681,6 @@ class WatchService:
             answers = await s.watch.poll_answers(run.id)
             poll_movies = [await s.movies.by_id(a.movie_id) for a in answers]
             picked = await s.watch.picked_movies(run.guild_id)
-            pool_left = len(await s.watch.pool(run.guild_id))
         async with self._db.reader() as s:
             ratings = await s.ratings.all_for_guild(run.guild_id)
             catalog = await s.movies.all_for_guild(run.guild_id)
@@ -708,7 +706,6 @@ class WatchService:
             poll_state=run.poll_state,
             recommendations=recommendations,
             next_post=next_post,
-            pool_left=pool_left,
         )
 
     @staticmethod

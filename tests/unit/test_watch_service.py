@@ -39,6 +39,7 @@ from bot.services.watch import (
 )
 from bot.storage.database import Database
 from bot.storage.watch import PollAnswer, PoolEntry
+from bot.ui.watch import Pacer
 
 GUILD = 500
 PICKS = 600  # the picks channel
@@ -962,3 +963,82 @@ async def test_a_read_in_flight_elsewhere_does_not_hide_last_weeks_votes(
         await cursor.close()
     assert result.run is not None
     assert (result.run.pick_movie_id, result.run.pick_reason) == (poll.poll_movies[-1], "poll")
+
+
+async def test_an_unfinished_run_whose_channel_was_deleted_posts_in_the_picks_channel(
+    services: Services, publisher: FakePublisher, clock: ManualClock, db: Database
+) -> None:
+    await _stocked(services, 4)
+    clock.set(berlin(2026, 11, 20, 20, 0))
+    await services.watch.set_schedule(
+        GUILD, weekday="Fri", at="20:00", timezone=BERLIN, channel_id=None, here_channel_id=HERE
+    )
+    original = publisher.publish
+
+    async def dies(post: WeeklyPost, found: FoundPost) -> PostedIds:
+        raise Crash
+
+    publisher.publish = dies  # type: ignore[method-assign]
+    await services.watch.run_due(publisher, [GUILD])
+    publisher.publish = original  # type: ignore[method-assign]
+    publisher.channels = {PICKS}  # HERE was deleted meanwhile
+    await services.club.configure(GUILD, picks_channel_id=PICKS)
+    watch = await _restart(db, clock)
+    (result,) = await watch.run_due(publisher, [GUILD])
+    assert result.outcome is Outcome.POSTED and result.run is not None
+    assert result.run.channel_id == PICKS
+    assert [p.post.channel_id for p in publisher.posts] == [PICKS]
+    assert publisher.searches == 0  # nothing can be left in a deleted channel
+
+
+# -- the pacer -----------------------------------------------------------------------------------
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.released: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def test_the_pacer_spaces_requests_across_callers() -> None:
+    time = FakeTime()
+    pacer = Pacer(40.0, clock=time.clock, sleep=time.sleep)
+
+    async def request(n: int = 1) -> None:
+        await pacer.take(n)
+        time.released.append(time.now)
+
+    await asyncio.gather(*(request() for _ in range(5)))
+    assert time.released == pytest.approx([100.0, 100.025, 100.05, 100.075, 100.1])
+    await request(3)  # three requests in one turn: the next turn waits for all three
+    await request()
+    assert time.released[-2:] == pytest.approx([100.125, 100.2])
+    time.now += 5.0  # idle: no debt, no burst allowance either
+    await request()
+    await request()
+    assert time.released[-2:] == pytest.approx([105.2, 105.225])
+    assert pacer.taken == 11
+
+
+async def test_the_pacer_never_bursts_after_a_stall() -> None:
+    time = FakeTime()
+    stalled = False
+
+    async def slow_sleep(seconds: float) -> None:
+        nonlocal stalled
+        time.now += seconds + (0.5 if not stalled else 0.0)  # the loop was busy for 0.5 s once
+        stalled = True
+
+    pacer = Pacer(10.0, clock=time.clock, sleep=slow_sleep)
+
+    async def request() -> None:
+        await pacer.take()
+        time.released.append(time.now)
+
+    await asyncio.gather(*(request() for _ in range(4)))
+    gaps = [b - a for a, b in itertools.pairwise(time.released)]
+    assert all(gap >= 0.1 - 1e-9 for gap in gaps)  # late, but still spaced
