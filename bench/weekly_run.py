@@ -10,6 +10,9 @@ and poll; members vote; then the measured tick runs at this week's slot, where e
 ends last week's poll, re-opens the pick's thread, and posts the pick and the new poll — four
 requests per guild, all under Discord's global limit of 50 requests a second.
 
+The emulator runs in this process, the bot is the real one (unmodified discord.py, the cog's
+``run_due()`` — the scheduler loop's body — called once per tick).
+
 Printed: guilds posted, wall time of the tick, REST requests it made (by route), the ideal time
 ``requests / 50 per second``, the ratio (target <= 1.5) and the number of 429s (target 0).
 
