@@ -13,14 +13,16 @@ class Repository:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
+    # Reads run to completion in one call on the database thread. A cursor left open across an
+    # ``await`` would keep a read transaction open on the shared reader connection, and every
+    # other task's read would see that old snapshot instead of the latest commit.
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            row: sqlite3.Row | None = await cursor.fetchone()
-            return row
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        rows: Iterable[sqlite3.Row] = await self._conn.execute_fetchall(sql, tuple(params))
+        return list(rows)
 
     async def _scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self._one(sql, params)

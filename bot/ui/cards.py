@@ -341,6 +341,8 @@ class CardKeeper:
                 continue
             if reaction.me:
                 missing.discard(score)
+            if reaction.count <= int(reaction.me):
+                continue  # only the bot's own number: no member to list (saves a request)
             async for user in reaction.users(limit=None):
                 if user.id != bot_id and not user.bot:
                     now_on_card.setdefault(user.id, set()).add(score)

@@ -158,3 +158,25 @@ async def test_memory_database_works_for_reads_and_writes() -> None:
             assert await s.meta.get("x") == "y"
     finally:
         await db.close()
+
+
+async def test_a_read_sees_the_latest_commit_while_another_read_is_in_flight(db: Database) -> None:
+    """Reads share one connection; none may pin it to an old snapshot."""
+    async with db.session() as s:
+        for i in range(300):
+            await s.meta.set(f"k{i}", "old")
+
+    async def many_reads() -> None:
+        for _ in range(50):
+            async with db.reader() as s:
+                await s.meta.get("k1")
+            await asyncio.sleep(0)
+
+    readers = [asyncio.create_task(many_reads()) for _ in range(4)]
+    for i in range(20):
+        async with db.session() as s:
+            await s.meta.set("fresh", str(i))
+        async with db.reader() as s:
+            assert await s.meta.get("fresh") == str(i)
+        await asyncio.sleep(0)
+    await asyncio.gather(*readers)
