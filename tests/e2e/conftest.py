@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 
 from bot.client import ClubBot, create_bot
@@ -144,11 +146,13 @@ async def emu() -> AsyncIterator[Emulator]:
         await emulator.stop()
 
 
-@pytest.fixture
-async def club(emu: Emulator, tmp_path: Path) -> AsyncIterator[Club]:
+@asynccontextmanager
+async def running(emu: Emulator, db_path: Path, clock: Clock | None = None) -> AsyncIterator[Club]:
+    """The bot against ``emu``; at the end, fail on unknown routes, emulator faults and logged
+    errors the test did not announce in ``expected_error_logs``."""
     errors = _ErrorLog()
     logging.getLogger().addHandler(errors)
-    harness = Club(emu, tmp_path / "club.db")
+    harness = Club(emu, db_path, clock=clock or SystemClock())
     await harness.start()
     try:
         yield harness
@@ -159,3 +163,28 @@ async def club(emu: Emulator, tmp_path: Path) -> AsyncIterator[Club]:
     assert emu.internal_errors == [], "the emulator itself failed"
     logged = [r.getMessage() for r in errors.records]
     assert len(logged) == harness.expected_error_logs, f"the bot logged errors: {logged}"
+
+
+@pytest.fixture
+async def club(emu: Emulator, tmp_path: Path) -> AsyncIterator[Club]:
+    async with running(emu, tmp_path / "club.db") as harness:
+        yield harness
+
+
+async def db_rows(club: Club, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Query the bot's database from the test, through a connection of its own."""
+    async with aiosqlite.connect(club.db_path) as conn, conn.execute(sql, params) as cur:
+        return [tuple(r) for r in await cur.fetchall()]
+
+
+async def eventually(check: Callable[[], Awaitable[None]], within: float = 15.0) -> None:
+    """Retry ``check`` until it stops raising AssertionError (the bot works in the background)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        try:
+            await check()
+            return
+        except AssertionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.05)

@@ -6,12 +6,11 @@ import asyncio
 import itertools
 import random
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
 from bot.domain.ratings import SCORE_EMOJI, RatingSummary
-from tests.e2e.conftest import Club
+from tests.e2e.conftest import Club, eventually
 from tests.emulator import MemberState, Perm
 
 EDIT_ROUTE = "PATCH /channels/{channel_id}/messages/{message_id}"
@@ -41,19 +40,6 @@ async def _ratings(club: Club, movie_id: int) -> dict[int, int]:
         conn.execute("SELECT member_id, score FROM ratings WHERE movie_id = ?", (movie_id,)) as cur,
     ):
         return {int(m): int(s) for m, s in await cur.fetchall()}
-
-
-async def _eventually(check: Callable[[], Awaitable[None]], within: float = 15.0) -> None:
-    """Retry ``check`` until it stops raising AssertionError (the bot works in the background)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        try:
-            await check()
-            return
-        except AssertionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.1)
 
 
 def _emoji(score: int) -> str:
@@ -119,7 +105,7 @@ async def test_fifty_members_in_random_order_end_exact_with_coalesced_edits(club
     async def settled() -> None:
         assert await _ratings(club, movie_id) == acting.expected
 
-    await _eventually(settled)
+    await eventually(settled)
     await club.settle()
     _assert_card_shows(club, channel_id, card_id, acting.expected)
     edits = _card_edits(club, card_id)
@@ -137,11 +123,11 @@ async def test_a_new_number_replaces_the_old_one_and_the_bot_removes_the_old_rea
     acting = Members(club, channel_id, card_id)
     await acting.add(fan, 4)
     await acting.add(fan, 8)
-    await _eventually(lambda: _has(club, movie_id, {fan.id: 8}))
-    await _eventually(lambda: _no_extra(acting, fan, 4))
+    await eventually(lambda: _has(club, movie_id, {fan.id: 8}))
+    await eventually(lambda: _no_extra(acting, fan, 4))
     assert acting.on_card(fan) == {8}
     await acting.remove(fan, 8)  # removing your current number removes your rating
-    await _eventually(lambda: _has(club, movie_id, {}))
+    await eventually(lambda: _has(club, movie_id, {}))
 
 
 async def test_changes_made_while_the_bot_was_offline_are_counted_and_rate_survives(
@@ -162,7 +148,7 @@ async def test_changes_made_while_the_bot_was_offline_are_counted_and_rate_survi
     async def before() -> None:
         assert await _ratings(club, movie_id) == acting.expected
 
-    await _eventually(before)
+    await eventually(before)
     await club.stop()
     await acting.add(ben, 8)  # swapped while away: 4 and 8 both on the card now
     await acting.remove(ben, 4)
@@ -172,7 +158,7 @@ async def test_changes_made_while_the_bot_was_offline_are_counted_and_rate_survi
     acting.expected[dan.id] = 5
     await club.start()
     assert await _ratings(club, movie_id) == {ann.id: 7, ben.id: 8, dan.id: 5, eve.id: 6}
-    await _eventually(lambda: _no_extra(acting, dan, 3))
+    await eventually(lambda: _no_extra(acting, dan, 3))
     await club.settle()
     _assert_card_shows(club, channel_id, card_id, acting.expected)
 
@@ -199,7 +185,7 @@ async def test_a_resumed_reconnect_mid_burst_counts_each_change_once(club: Club)
     async def settled() -> None:
         assert await _ratings(club, movie_id) == acting.expected
 
-    await _eventually(settled)
+    await eventually(settled)
     await club.settle()
     _assert_card_shows(club, channel_id, card_id, acting.expected)
 
@@ -209,7 +195,7 @@ async def test_a_deleted_card_keeps_its_ratings_and_comes_back_once(club: Club) 
     fan = club.guild.add_member("quint")
     acting = Members(club, channel_id, card_id)
     await acting.add(fan, 9)
-    await _eventually(lambda: _has(club, movie_id, {fan.id: 9}))
+    await eventually(lambda: _has(club, movie_id, {fan.id: 9}))
     await club.emu.delete_message(channel_id, card_id, by=club.guild.mod)
 
     async def detached() -> None:
@@ -219,7 +205,7 @@ async def test_a_deleted_card_keeps_its_ratings_and_comes_back_once(club: Club) 
         ):
             assert await cur.fetchone() == (None,)
 
-    await _eventually(detached)
+    await eventually(detached)
     posts_before = len(club.emu.calls_to("POST /channels/{channel_id}/messages"))
     other = club.guild.add_member("brody")
     itx = await club.emu.slash(other, "rate", movie="Jaws", score=7)
@@ -234,7 +220,7 @@ async def test_a_deleted_card_keeps_its_ratings_and_comes_back_once(club: Club) 
             row = await cur.fetchone()
         assert row is not None and row[0] is not None and row[0] != card_id
 
-    await _eventually(reposted)
+    await eventually(reposted)
     await club.settle()
     assert await _ratings(club, movie_id) == {fan.id: 9, other.id: 7}
     new_posts = club.emu.calls_to("POST /channels/{channel_id}/messages")[posts_before:]
@@ -242,7 +228,7 @@ async def test_a_deleted_card_keeps_its_ratings_and_comes_back_once(club: Club) 
     _, _, new_card = await _card_of(club, movie_id)
     card = club.emu.world.message(channel_id, new_card)
     assert card is not None
-    await _eventually(lambda: _has_all_reactions(club, channel_id, new_card))
+    await eventually(lambda: _has_all_reactions(club, channel_id, new_card))
     info = await club.emu.slash(other, "movie info", movie="Jaws")
     await info.wait_done()
     assert len(club.emu.calls_to("POST /channels/{channel_id}/messages")[posts_before:]) == 1
@@ -274,9 +260,9 @@ async def test_cleared_reactions_come_back_and_ratings_stay(club: Club) -> None:
     movie_id, channel_id, card_id = await _add_movie(club, "Up", 2009)
     fan = club.guild.add_member("carl")
     await Members(club, channel_id, card_id).add(fan, 10)
-    await _eventually(lambda: _has(club, movie_id, {fan.id: 10}))
+    await eventually(lambda: _has(club, movie_id, {fan.id: 10}))
     await club.emu.clear_reactions(channel_id, card_id, by=club.guild.mod)
-    await _eventually(lambda: _has_all_reactions(club, channel_id, card_id))
+    await eventually(lambda: _has_all_reactions(club, channel_id, card_id))
     assert await _ratings(club, movie_id) == {fan.id: 10}
 
 
@@ -290,7 +276,7 @@ async def test_without_manage_messages_the_latest_number_counts_and_nothing_is_r
     acting = Members(club, channel_id, card_id)
     await acting.add(fan, 6)
     await acting.add(fan, 9)
-    await _eventually(lambda: _has(club, movie_id, {fan.id: 9}))
+    await eventually(lambda: _has(club, movie_id, {fan.id: 9}))
     await acting.remove(fan, 6)  # an older number: nothing changes
     await asyncio.sleep(0.3)
     await club.settle()
@@ -318,7 +304,7 @@ async def test_a_reconnect_that_cannot_resume_is_followed_by_reconciliation(club
     people = [club.guild.add_member(f"zone{i}") for i in range(6)]
     acting = Members(club, channel_id, card_id)
     await acting.add(people[0], 8)
-    await _eventually(lambda: _has(club, movie_id, {people[0].id: 8}))
+    await eventually(lambda: _has(club, movie_id, {people[0].id: 8}))
 
     async def during() -> None:  # these events are lost with the session, as on Discord
         for i, member in enumerate(people[1:]):
@@ -330,5 +316,5 @@ async def test_a_reconnect_that_cannot_resume_is_followed_by_reconciliation(club
     async def settled() -> None:
         assert await _ratings(club, movie_id) == acting.expected
 
-    await _eventually(settled, within=20)
+    await eventually(settled, within=20)
     assert len(acting.expected) == 5

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 
 from bot.domain.review_text import MAX_FILE_CHARS, normalize_newlines, spoiler_unwrap
-from tests.e2e.conftest import Club, assert_nothing_can_ping
+from tests.e2e.conftest import Club, assert_nothing_can_ping, db_rows, eventually
 from tests.emulator import Interaction, MemberState, Perm
 from tests.emulator.limits import embed_length
 from tests.unit import texts
@@ -40,24 +39,6 @@ FOOTER = re.compile(r"part (\d+)/(\d+)")
 # ---------------------------------------------------------------------------- helpers
 
 
-async def _rows(club: Club, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    async with aiosqlite.connect(club.db_path) as conn, conn.execute(sql, params) as cur:
-        return [tuple(r) for r in await cur.fetchall()]
-
-
-async def _eventually(check: Callable[[], Awaitable[None]], within: float = 10.0) -> None:
-    """Retry ``check`` until it stops raising AssertionError (votes land in the background)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        try:
-            await check()
-            return
-        except AssertionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.05)
-
-
 async def _setup(club: Club, *, movies: str = "movies", card: bool = True) -> int:
     """Configure the channels and add the 2013 film; returns its movie id.
 
@@ -79,7 +60,7 @@ async def _setup(club: Club, *, movies: str = "movies", card: bool = True) -> in
     add = await emu.slash(guild.admin, "movie add", title=MIRACLE, year=2013)
     await add.wait_done(timeout=10)
     assert "Added" in add.texts()
-    rows = await _rows(club, "SELECT id FROM movies")
+    rows = await db_rows(club, "SELECT id FROM movies")
     return int(rows[0][0])
 
 
@@ -121,12 +102,12 @@ class Posted:
 
 
 async def _posted(club: Club, author: MemberState) -> Posted:
-    rows = await _rows(
+    rows = await db_rows(
         club, "SELECT id, body, spoilers FROM reviews WHERE author_id = ?", author.id
     )
     assert len(rows) == 1, f"{author.name} has {len(rows)} reviews"
     review_id, body, spoilers = rows[0]
-    parts = await _rows(
+    parts = await db_rows(
         club,
         "SELECT channel_id, message_id, in_thread FROM review_messages WHERE review_id = ? "
         "ORDER BY in_thread, part",
@@ -219,7 +200,7 @@ def assert_posted_whole(posted: Posted, body: str) -> None:
 
 async def _db_state(club: Club) -> list[list[tuple[Any, ...]]]:
     return [
-        await _rows(club, f"SELECT * FROM {table} ORDER BY 1")
+        await db_rows(club, f"SELECT * FROM {table} ORDER BY 1")
         for table in ("reviews", "review_messages", "helpful_votes")
     ]
 
@@ -437,7 +418,7 @@ async def test_editing_from_three_messages_to_one_deletes_the_stale_ones(club: C
     reviews = club.guild.channel("reviews")
     assert [int(m["id"]) for m in club.emu.world.messages(reviews)] == old_ids[:1]
     assert after.channel[0]["embeds"][0]["fields"][0]["value"].startswith("6/10")
-    assert await _rows(club, "SELECT count(*) FROM review_messages") == [(1,)]
+    assert await db_rows(club, "SELECT count(*) FROM review_messages") == [(1,)]
 
 
 async def test_an_edit_reposts_parts_a_moderator_deleted_in_order(club: Club) -> None:
@@ -494,14 +475,14 @@ async def test_delete_removes_every_message_and_the_row(club: Club) -> None:
     await club.emu.react(bob, int(first["channel_id"]), int(first["id"]), THUMBS)
 
     async def voted() -> None:
-        assert await _rows(club, "SELECT count(*) FROM helpful_votes") == [(1,)]
+        assert await db_rows(club, "SELECT count(*) FROM helpful_votes") == [(1,)]
 
-    await _eventually(voted)
+    await eventually(voted)
 
     refused = await club.emu.slash(bob, "review delete", movie=LABEL, options={"member": alice})
     await refused.wait_done()
     assert refused.ephemeral and "Manage Messages" in refused.texts()
-    assert len(await _rows(club, "SELECT * FROM review_messages")) == len(messages)
+    assert len(await db_rows(club, "SELECT * FROM review_messages")) == len(messages)
 
     itx = await club.emu.slash(alice, "review delete", movie=LABEL)
     await itx.wait_done(timeout=10)
@@ -522,7 +503,7 @@ async def test_a_moderator_deletes_anothers_review(club: Club) -> None:
     await itx.wait_done()
     assert f"<@{alice.id}>'s review" in itx.texts()
     assert club.emu.world.find_message(int(posted.channel[0]["id"])) is None
-    assert await _rows(club, "SELECT count(*) FROM reviews") == [(0,)]
+    assert await db_rows(club, "SELECT count(*) FROM reviews") == [(0,)]
 
 
 # ---------------------------------------------------------------------------- read, votes, restart
@@ -550,12 +531,12 @@ async def test_read_pages_hide_spoilers_and_survive_a_restart_with_votes(club: C
 
     async def helpful(n: int) -> Callable[[], Awaitable[None]]:
         async def check() -> None:
-            rows = await _rows(club, "SELECT count(*) FROM helpful_votes")
+            rows = await db_rows(club, "SELECT count(*) FROM helpful_votes")
             assert rows == [(n,)], rows
 
         return check
 
-    await _eventually(await helpful(1))
+    await eventually(await helpful(1))
 
     read = await emu.slash(carol, "review read", movie=LABEL)
     await read.wait_done()
@@ -570,9 +551,9 @@ async def test_read_pages_hide_spoilers_and_survive_a_restart_with_votes(club: C
 
     await club.restart()
     await emu.react(carol, int(part["channel_id"]), int(part["id"]), THUMBS)
-    await _eventually(await helpful(2))
+    await eventually(await helpful(2))
     await emu.unreact(bob, int(part["channel_id"]), int(part["id"]), THUMBS)
-    await _eventually(await helpful(1))
+    await eventually(await helpful(1))
 
     nxt = await emu.click(carol, listing, f"reviews:{movie_id}:0:1:n")
     await nxt.wait_done()
@@ -599,7 +580,7 @@ def _card(club: Club, movie_row: tuple[Any, ...]) -> JSON:
 
 
 async def _movie_row(club: Club) -> tuple[Any, ...]:
-    rows = await _rows(club, "SELECT card_channel_id, card_message_id, thread_id FROM movies")
+    rows = await db_rows(club, "SELECT card_channel_id, card_message_id, thread_id FROM movies")
     return rows[0]
 
 
@@ -669,7 +650,7 @@ async def test_a_movie_whose_thread_was_never_made_gets_exactly_one(
         async def noticed() -> None:
             assert (await _movie_row(club))[1] is None
 
-        await _eventually(noticed)
+        await eventually(noticed)
     alice = guild.add_member("alice")
     itx = await _write_form(club, alice, "Spoiler-heavy.", spoilers=True)
     assert "is posted" in itx.texts()

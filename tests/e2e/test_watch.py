@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiosqlite
 import discord
 import pytest
 
@@ -25,7 +22,7 @@ from bench.weekly_run import add_guilds, fill_database, posts_in, vote
 from bot.domain.clock import ManualClock
 from bot.domain.ratings import SCORE_EMOJI
 from bot.services.watch import Outcome, PostedIds
-from tests.e2e.conftest import Club, _ErrorLog, assert_nothing_can_ping
+from tests.e2e.conftest import Club, assert_nothing_can_ping, db_rows, eventually, running
 from tests.emulator import Emulator, Perm
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -36,23 +33,6 @@ POST_ROUTE = "POST /channels/{channel_id}/messages"
 EXPIRE_ROUTE = "POST /channels/{channel_id}/polls/{message_id}/expire"
 HISTORY_ROUTE = "GET /channels/{channel_id}/messages"
 TITLES = ("Parasite", "Heat", "Alien", "Arrival", "Amélie", "Memento", "Zodiac", "Ran")
-
-
-@asynccontextmanager
-async def running(emu: Emulator, db_path: Path, clock: ManualClock) -> AsyncIterator[Club]:
-    """The bot with an injected clock; at the end, the checks of the ``club`` fixture."""
-    errors = _ErrorLog()
-    logging.getLogger().addHandler(errors)
-    harness = Club(emu, db_path, clock=clock)
-    await harness.start()
-    try:
-        yield harness
-    finally:
-        await harness.stop()
-        logging.getLogger().removeHandler(errors)
-    assert [c.route for c in emu.unknown] == [], "the bot called routes Discord does not have"
-    assert emu.internal_errors == [], "the emulator itself failed"
-    assert [r.getMessage() for r in errors.records] == [], "the bot logged errors"
 
 
 @pytest.fixture
@@ -81,23 +61,6 @@ async def stop_loop(club: Club) -> None:
             await task
 
 
-async def rows(club: Club, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
-    async with aiosqlite.connect(club.db_path) as conn, conn.execute(sql, params) as cur:
-        return [tuple(r) for r in await cur.fetchall()]
-
-
-async def eventually(check: Callable[[], Awaitable[None]], within: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        try:
-            await check()
-            return
-        except AssertionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.05)
-
-
 async def catalog(club: Club, titles: tuple[str, ...] = TITLES) -> dict[str, int]:
     """Movies added with /movie add (card and spoiler thread); title -> movie id.
 
@@ -115,12 +78,14 @@ async def catalog(club: Club, titles: tuple[str, ...] = TITLES) -> dict[str, int
         await itx.wait_done(timeout=10)
         assert "Added" in itx.texts()
     movies.clear_overwrites()
-    for (card_id,) in await rows(club, "SELECT card_message_id FROM movies"):
+    for (card_id,) in await db_rows(club, "SELECT card_message_id FROM movies"):
         card = emu.world.message(movies, card_id)
         assert card is not None
         for emoji in SCORE_EMOJI:
             emu.world.add_reaction(card, guild.me, emoji)
-    return {title: movie_id for movie_id, title in await rows(club, "SELECT id, title FROM movies")}
+    return {
+        title: movie_id for movie_id, title in await db_rows(club, "SELECT id, title FROM movies")
+    }
 
 
 async def rate_many(club: Club, ids: dict[str, int], table: dict[str, list[int]]) -> None:
@@ -221,7 +186,7 @@ async def test_pick_now_posts_the_pick_poll_recommendations_and_thread(club: Clu
     assert int(post["id"]) < int(poll["id"])
     pick_embed, recs_embed = post["embeds"]
     run = (
-        await rows(
+        await db_rows(
             club,
             "SELECT week_key, status, pick_movie_id, pick_message_id, poll_message_id, thread_id, "
             "pick_reason FROM watch_runs",
@@ -255,7 +220,7 @@ async def test_pick_now_posts_the_pick_poll_recommendations_and_thread(club: Clu
     expiry = datetime.fromisoformat(poll["poll"]["expiry"])
     hours = (FRIDAY_W48 - MONDAY_W47).total_seconds() / 3600
     assert abs((expiry - datetime.now(UTC)).total_seconds() / 3600 - hours) < 0.1
-    left = await rows(club, "SELECT movie_id FROM watch_pool")
+    left = await db_rows(club, "SELECT movie_id FROM watch_pool")
     assert pick_id not in {r[0] for r in left} and len(left) == 3
 
     history = await emu.slash(guild.member("fan9"), "watch history")
@@ -302,7 +267,7 @@ async def test_next_weeks_pick_is_the_poll_winner(club: Club, week_clock: Manual
     assert "Last week's poll winner, with **2** votes." in post["embeds"][0]["description"]
     new_answers = [a["poll_media"]["text"] for a in new_poll["poll"]["answers"]]
     assert not any(a.startswith(winner) for a in new_answers)
-    counts = await rows(
+    counts = await db_rows(
         club,
         "SELECT a.movie_id, a.votes FROM watch_poll_answers a JOIN watch_runs r ON r.id = a.run_id "
         "WHERE r.week_key = '2026-W47' AND a.votes > 0 ORDER BY a.votes DESC",
@@ -341,7 +306,7 @@ async def test_killed_between_posting_and_recording_then_restarted_posts_once(
     with pytest.raises(asyncio.CancelledError):
         await tick
     await club.stop()
-    assert await rows(club, "SELECT week_key, status, pick_message_id FROM watch_runs") == [
+    assert await db_rows(club, "SELECT week_key, status, pick_message_id FROM watch_runs") == [
         ("2026-W47", "started", None)
     ]
     (post,), (poll,) = weekly_posts(club)
@@ -350,7 +315,9 @@ async def test_killed_between_posting_and_recording_then_restarted_posts_once(
     await club.start()  # the loop's first tick runs as soon as the bot is ready
 
     async def recorded() -> None:
-        found = await rows(club, "SELECT status, pick_message_id, poll_message_id FROM watch_runs")
+        found = await db_rows(
+            club, "SELECT status, pick_message_id, poll_message_id FROM watch_runs"
+        )
         assert found == [("posted", int(post["id"]), int(poll["id"]))]
 
     await eventually(recorded)
@@ -373,7 +340,7 @@ async def test_offline_across_the_slot_posts_once_when_back(
     await club.start()
 
     async def posted() -> None:
-        assert await rows(club, "SELECT week_key, status FROM watch_runs") == [
+        assert await db_rows(club, "SELECT week_key, status FROM watch_runs") == [
             ("2026-W47", "posted")
         ]
 
@@ -447,7 +414,9 @@ async def test_without_send_polls_the_pick_goes_out_and_the_admin_is_told(club: 
     (post,), polls = weekly_posts(club)
     assert polls == []
     assert "No poll this week: I need the **Send Polls** permission" in str(post["embeds"])
-    assert await rows(club, "SELECT status, poll_message_id FROM watch_runs") == [("posted", None)]
+    assert await db_rows(club, "SELECT status, poll_message_id FROM watch_runs") == [
+        ("posted", None)
+    ]
 
 
 async def test_without_send_messages_nothing_is_posted_or_recorded(club: Club) -> None:
@@ -461,8 +430,8 @@ async def test_without_send_messages_nothing_is_posted_or_recorded(club: Club) -
     assert f"I can't post the weekly pick in <#{picks.id}>: I need **Send Messages**" in (
         itx.texts()
     )
-    assert await rows(club, "SELECT * FROM watch_runs") == []
-    assert len(await rows(club, "SELECT * FROM watch_pool")) == 2
+    assert await db_rows(club, "SELECT * FROM watch_runs") == []
+    assert len(await db_rows(club, "SELECT * FROM watch_pool")) == 2
 
 
 async def test_a_refused_post_keeps_nothing(club: Club) -> None:
@@ -476,8 +445,8 @@ async def test_a_refused_post_keeps_nothing(club: Club) -> None:
     itx = await pick_now(club)
     assert itx.ephemeral
     assert f"I couldn't post the weekly pick in <#{picks.id}>" in itx.texts()
-    assert await rows(club, "SELECT * FROM watch_runs") == []
-    assert len(await rows(club, "SELECT * FROM watch_pool")) == 2
+    assert await db_rows(club, "SELECT * FROM watch_runs") == []
+    assert len(await db_rows(club, "SELECT * FROM watch_pool")) == 2
     picks.clear_overwrites()
     again = await pick_now(club)
     assert "Posted this week's pick" in again.texts()
@@ -497,8 +466,8 @@ async def test_bad_schedule_input_is_explained_and_changes_nothing(
 ) -> None:
     itx = await schedule(club, **values)
     assert itx.ephemeral and says in itx.texts()
-    assert await rows(club, "SELECT * FROM watch_schedules") == []
-    assert await rows(club, "SELECT * FROM guild_settings") == []
+    assert await db_rows(club, "SELECT * FROM watch_schedules") == []
+    assert await db_rows(club, "SELECT * FROM guild_settings") == []
 
 
 async def test_members_may_suggest_but_not_schedule_or_pick(club: Club) -> None:
@@ -518,8 +487,8 @@ async def test_members_may_suggest_but_not_schedule_or_pick(club: Club) -> None:
     unknown = await club.emu.slash(member, "watch suggest", movie="Nope")
     await unknown.wait_done()
     assert unknown.ephemeral and "No movie called `Nope`" in unknown.texts()
-    assert len(await rows(club, "SELECT * FROM watch_pool")) == 1
-    assert await rows(club, "SELECT * FROM watch_runs") == []
+    assert len(await db_rows(club, "SELECT * FROM watch_pool")) == 1
+    assert await db_rows(club, "SELECT * FROM watch_runs") == []
 
 
 async def test_schedule_autocompletes_days_and_zones(club: Club) -> None:
