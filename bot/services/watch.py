@@ -25,7 +25,6 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -295,12 +294,6 @@ class WatchService:
         self._guilds: dict[int, _GuildState] = defaultdict(_GuildState)
         self._tick = asyncio.Lock()
 
-    def _fresh(self) -> AbstractAsyncContextManager[Session]:
-        """Reads that must see the latest commits. ``Database.reader`` shares one connection
-        among concurrent tasks, and while any of them has a statement open SQLite keeps that
-        connection on its older snapshot; a unit of work on the writer always sees the latest."""
-        return self._db.session()
-
     # -- the pool ----------------------------------------------------------------------------
     async def suggest(self, movie: Movie, member_id: int) -> list[PoolEntry]:
         """Put a catalog movie in the pool; returns the pool."""
@@ -451,7 +444,7 @@ class WatchService:
         now = self._clock.now()
         settings = await self._club.settings(guild_id)
         week = week_key(now, settings.timezone)
-        async with self._fresh() as s:
+        async with self._db.reader() as s:
             schedule = await s.watch.schedule(guild_id)
             unfinished = await s.watch.open_runs(guild_id)
         candidates = [
@@ -464,7 +457,7 @@ class WatchService:
                 return await self._resume(run, publisher, schedule, candidates)
             await self._settle_stale(run, publisher)
 
-        async with self._fresh() as s:
+        async with self._db.reader() as s:
             existing = await s.watch.run_for_week(guild_id, week)
             previous = await s.watch.last_posted(guild_id, week)  # its poll decides this week
             latest = await s.watch.last_posted(guild_id)
@@ -491,7 +484,7 @@ class WatchService:
             await self._close_poll(previous, publisher)
         started = await self._start(guild_id, week, channel_id, previous, can_poll=check.can_poll)
         if started is None:  # another process started this week between our read and our write
-            async with self._fresh() as s:
+            async with self._db.reader() as s:
                 existing = await s.watch.run_for_week(guild_id, week)
             return RunResult(guild_id, week, Outcome.ALREADY, existing, next_post=next_post)
         return await self._post(started, publisher, schedule, FoundPost())
@@ -565,13 +558,7 @@ class WatchService:
             return
         async with self._db.session() as s:
             await s.watch.mark_skipped(run.id)
-            if run.pick_movie_id is not None and run.pick_suggested_by is not None:
-                await s.watch.return_to_pool(
-                    run.guild_id,
-                    run.pick_movie_id,
-                    run.pick_suggested_by,
-                    run.pick_suggested_at or run.started_at,
-                )
+            await _return_pick(s, run)
         log.info("guild %d week %s: never posted; skipped", run.guild_id, run.week_key)
 
     async def _close_poll(self, previous: WatchRun, publisher: Publisher) -> None:
@@ -592,7 +579,7 @@ class WatchService:
         can_poll: bool,
     ) -> WatchRun | None:
         """Decide the pick and the poll and commit the run as started — before any post."""
-        async with self._fresh() as s:  # the counts of last week's poll were just committed
+        async with self._db.reader() as s:  # sees last week's counts, just committed
             pool = await s.watch.pool(guild_id)
             answers = await s.watch.poll_answers(previous.id) if previous else []
             picks_by_member = await s.watch.picks_by_member(guild_id)
@@ -664,19 +651,13 @@ class WatchService:
         """Forget a started run of which nothing was posted, as if it had never started."""
         async with self._db.session() as s:
             await s.watch.delete_started(run.id)
-            if run.pick_movie_id is not None and run.pick_suggested_by is not None:
-                await s.watch.return_to_pool(
-                    run.guild_id,
-                    run.pick_movie_id,
-                    run.pick_suggested_by,
-                    run.pick_suggested_at or run.started_at,
-                )
+            await _return_pick(s, run)
         log.info("guild %d week %s: refused by Discord; nothing kept", run.guild_id, run.week_key)
 
     async def _compose(
         self, run: WatchRun, publisher: Publisher, schedule: GuildSchedule | None
     ) -> WeeklyPost:
-        async with self._fresh() as s:  # the run and its poll were just committed
+        async with self._db.reader() as s:  # sees the run and its poll, just committed
             pick = await _pick_of(s, run)
             answers = await s.watch.poll_answers(run.id)
             poll_movies = [await s.movies.by_id(a.movie_id) for a in answers]
@@ -803,3 +784,14 @@ def _notes(post: WeeklyPost, posted: PostedIds) -> tuple[Note, ...]:
     if post.thread.failed:
         notes.append(Note.NO_THREAD)
     return tuple(notes)
+
+
+async def _return_pick(s: Session, run: WatchRun) -> None:
+    """A run that never went out gives its pick back to the pool, as it was suggested."""
+    if run.pick_movie_id is not None and run.pick_suggested_by is not None:
+        await s.watch.return_to_pool(
+            run.guild_id,
+            run.pick_movie_id,
+            run.pick_suggested_by,
+            run.pick_suggested_at or run.started_at,
+        )

@@ -44,6 +44,11 @@ class Database:
         self._writer = writer
         self._reader = reader  # None for ``:memory:``: reads then share the writer and its lock
         self._lock = asyncio.Lock()
+        # Reader sessions take turns on their connection. aiosqlite runs one connection's
+        # statements one at a time anyway, so this costs no throughput; what it prevents is a
+        # statement left open by one task keeping the connection on an old snapshot while
+        # another task reads (SQLite keeps a read transaction open while any statement is).
+        self._read_lock = asyncio.Lock()
         self.schema_version = 0
 
     @classmethod
@@ -93,9 +98,13 @@ class Database:
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Session]:
-        """Reads outside a transaction; each statement sees the last committed state."""
+        """Reads outside a transaction; each statement sees the last committed state.
+
+        Don't nest: a task that opens a reader inside a reader waits for itself.
+        """
         if self._reader is None:
             async with self._lock:
                 yield Session(self._writer)
         else:
-            yield Session(self._reader)
+            async with self._read_lock:
+                yield Session(self._reader)

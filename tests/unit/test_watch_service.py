@@ -956,11 +956,20 @@ async def test_a_read_in_flight_elsewhere_does_not_hide_last_weeks_votes(
     poll = publisher.last_poll()
     publisher.vote(poll.id, poll.poll_movies[-1], 2)
     clock.set(berlin(2026, 11, 25, 12, 0))
-    async with db.reader() as other:
-        cursor = await other.conn.execute("SELECT id FROM movies")
-        assert await cursor.fetchone() is not None  # its statement stays open
-        result = await services.watch.run(GUILD, publisher, force=True, here_channel_id=PICKS)
-        await cursor.close()
+    reading = asyncio.Event()
+
+    async def slow_reader() -> None:
+        async with db.reader() as other:
+            cursor = await other.conn.execute("SELECT id FROM movies")
+            assert await cursor.fetchone() is not None  # its statement stays open a while
+            reading.set()
+            await asyncio.sleep(0.2)
+            await cursor.close()
+
+    elsewhere = asyncio.create_task(slow_reader())
+    await reading.wait()
+    result = await services.watch.run(GUILD, publisher, force=True, here_channel_id=PICKS)
+    await elsewhere
     assert result.run is not None
     assert (result.run.pick_movie_id, result.run.pick_reason) == (poll.poll_movies[-1], "poll")
 
