@@ -61,6 +61,9 @@ class ClubBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=ClubTree,
             help_command=None,
+            # No message cache: every feature works from raw events and ids. With a cache,
+            # discord.py scans it linearly on every reaction to find the message.
+            max_messages=None,
             **options,
         )
         self.settings = settings
