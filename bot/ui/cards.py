@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import defaultdict
 from typing import Literal
 
 import discord
@@ -98,6 +99,7 @@ class CardKeeper:
         self._ratings = ratings
         self._club = club
         self.refresher: Coalescer[int] = Coalescer(self._refresh, CARD_EDIT_INTERVAL)
+        self._edit_turns: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tidy: asyncio.Queue[tuple[int, int, int]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._reconciling: asyncio.Task[None] | None = None
@@ -237,9 +239,12 @@ class CardKeeper:
             return
         card = self._client.get_partial_messageable(movie.card_channel_id, guild_id=movie.guild_id)
         try:
-            await card.get_partial_message(movie.card_message_id).edit(
-                embed=card_embed(await self._movies.info(movie))
-            )
+            # One edit at a time per channel: Discord's edit bucket is per channel, and discord.py
+            # can only wait for it if it has seen the previous reply's rate-limit headers.
+            async with self._edit_turns[movie.card_channel_id]:
+                await card.get_partial_message(movie.card_message_id).edit(
+                    embed=card_embed(await self._movies.info(movie))
+                )
         except discord.NotFound:
             await self.card_deleted(movie.card_message_id)
             refreshed = await self._movies.by_id(movie_id)
