@@ -32,6 +32,10 @@ def main() -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # At DEBUG these two log raw gateway events and request bodies: members' reviews and
+    # spoilers. They stay at INFO whatever LOG_LEVEL says.
+    for chatty in ("discord.gateway", "discord.http"):
+        logging.getLogger(chatty).setLevel(max(settings.log_level, logging.INFO))
     try:
         asyncio.run(run(settings))
     except StorageError as exc:

@@ -59,7 +59,7 @@ def clean_title(raw: str) -> str:
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub(" ", text)
     text = _SPACES.sub(" ", text).strip()
-    if not text:
+    if not fold(text):  # empty, or only accents and other marks
         raise InvalidInput("The title is empty. Type the movie's title, e.g. `Parasite`.")
     if len(text) > MAX_TITLE_CHARS:
         raise InvalidInput(

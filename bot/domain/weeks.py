@@ -136,6 +136,9 @@ def validate_timezone(name: str) -> str:
         else:
             return canonical
     close = difflib.get_close_matches(key.lower(), list(_zone_names()), n=1, cutoff=0.75)
+    if not close:  # a bare city: "Berlin" -> Europe/Berlin
+        city = key.lower().rsplit("/", 1)[-1]
+        close = sorted(z for z in _zone_names() if city and z.rsplit("/", 1)[-1] == city)[:1]
     hint = f" Did you mean {_zone_names()[close[0]]}?" if close else ""
     raise InvalidInput(
         f"“{_shown(name)}” is not a time zone I know.{hint} "

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.domain.clock import Clock, to_db
-from bot.domain.club import ClubSettings, check_timezone
+from bot.domain.club import ClubSettings
+from bot.domain.weeks import validate_timezone
 from bot.storage.database import Database
 
 
@@ -28,7 +29,9 @@ class ClubService:
         timezone: str | None = None,
     ) -> ClubSettings:
         """Change the options that were given; the others keep their value."""
-        zone = check_timezone(timezone) if timezone is not None else None  # validate before writing
+        zone = (
+            validate_timezone(timezone) if timezone is not None else None
+        )  # validate before writing
         async with self._db.session() as s:
             current = await s.club.get(guild_id)
             updated = replace(

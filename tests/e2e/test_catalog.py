@@ -82,7 +82,7 @@ async def test_setup_refuses_unknown_timezone_and_members_without_manage_server(
     mars = await emu.slash(guild.admin, "club setup", timezone="Mars/Olympus")
     await mars.wait_done()
     assert mars.ephemeral
-    assert "`Mars/Olympus` is not a time zone I know" in mars.texts()
+    assert "“Mars/Olympus” is not a time zone I know" in mars.texts()
     assert await _rows(club, "SELECT * FROM guild_settings") == []
 
     member = guild.add_member("bob")

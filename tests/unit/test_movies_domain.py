@@ -29,7 +29,7 @@ def test_clean_title_keeps_what_was_meant(raw: str, stored: str) -> None:
     assert clean_title(raw) == stored
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "\u200b\u200b", "a" * 201])
+@pytest.mark.parametrize("raw", ["", "   ", "\u200b\u200b", "\u0301", "\u0301\u0308 ", "a" * 201])
 def test_clean_title_refuses_blank_and_overlong(raw: str) -> None:
     with pytest.raises(InvalidInput):
         clean_title(raw)
