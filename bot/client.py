@@ -72,6 +72,7 @@ class ClubBot(commands.Bot):
         self.clock = clock
         self.cards = CardKeeper(self, services.movies, services.ratings, services.club)
         self._announced_ready = False
+        self._closing: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         self.cards.start()
@@ -95,6 +96,11 @@ class ClubBot(commands.Bot):
         synced = await self.tree.sync()
         await self.services.install.remember_command_signature(signature)
         log.info("synced %d global commands", len(synced))
+
+    def close_soon(self) -> None:
+        """From a signal handler: start closing once; the task is kept until it is done."""
+        if self._closing is None:
+            self._closing = asyncio.create_task(self.close(), name="close")
 
     async def close(self) -> None:
         await self.cards.close()  # commit queued ratings before the connection goes
@@ -132,7 +138,7 @@ async def run(settings: Settings) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             # On Windows there are no loop signal handlers; Ctrl+C arrives as KeyboardInterrupt.
             with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+                loop.add_signal_handler(signum, bot.close_soon)
         async with bot:
             await bot.start(settings.token)
     finally:

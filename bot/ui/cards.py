@@ -103,6 +103,8 @@ class CardKeeper:
         self._tidy: asyncio.Queue[tuple[int, int, int]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._reconciling: asyncio.Task[None] | None = None
+        self._reconcile_again = False
+        self._reposting: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def start(self) -> None:
         self._ratings.subscribe(self._on_ratings_changed)
@@ -137,9 +139,20 @@ class CardKeeper:
         return movie, thread
 
     async def ensure(self, movie: Movie) -> Movie:
-        """Re-post the card if a moderator deleted it (called by /rate and /movie info)."""
+        """Re-post the card if a moderator deleted it (called by /rate and /movie info).
+
+        One re-post per movie at a time: two members rating right after a deletion get one
+        new card, not two.
+        """
         if movie.has_card:
             return movie
+        async with self._reposting[movie.id]:
+            current = await self._movies.by_id(movie.id)
+            if current is None or current.has_card:
+                return current or movie
+            return await self._repost(current)
+
+    async def _repost(self, movie: Movie) -> Movie:
         settings = await self._club.settings(movie.guild_id)
         channel = self._client.get_channel(settings.movies_channel_id or 0)
         if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
@@ -282,35 +295,51 @@ class CardKeeper:
         """Remove members' older rating reactions, one at a time, when allowed."""
         while True:
             movie_id, member_id, score = await self._tidy.get()
-            if not await self._ratings.still_extra(movie_id, member_id, score):
-                continue
-            movie = await self._movies.by_id(movie_id)
-            if movie is None or movie.card_channel_id is None or movie.card_message_id is None:
-                continue
-            channel = self._client.get_channel(movie.card_channel_id)
-            guild = self._client.get_guild(movie.guild_id)
-            me = guild.me if guild is not None else None
-            allowed = (
-                not isinstance(channel, discord.abc.GuildChannel | discord.Thread)
-                or me is None
-                or channel.permissions_for(me).manage_messages
-            )
-            if not allowed:
-                continue  # without Manage Messages the latest reaction simply counts
-            message = self._client.get_partial_messageable(
-                movie.card_channel_id
-            ).get_partial_message(movie.card_message_id)
             try:
-                await message.remove_reaction(emoji_for_score(score), discord.Object(member_id))
-            except discord.HTTPException as exc:
-                log.info("could not tidy a reaction on movie %d: %s", movie_id, exc.status)
+                await self._tidy_one(movie_id, member_id, score)
+            except Exception:  # the worker lives as long as the bot
+                log.exception("tidying a reaction on movie %d failed", movie_id)
+
+    async def _tidy_one(self, movie_id: int, member_id: int, score: int) -> None:
+        if not await self._ratings.still_extra(movie_id, member_id, score):
+            return
+        movie = await self._movies.by_id(movie_id)
+        if movie is None or movie.card_channel_id is None or movie.card_message_id is None:
+            return
+        channel = self._client.get_channel(movie.card_channel_id)
+        guild = self._client.get_guild(movie.guild_id)
+        me = guild.me if guild is not None else None
+        allowed = (
+            not isinstance(channel, discord.abc.GuildChannel | discord.Thread)
+            or me is None
+            or channel.permissions_for(me).manage_messages
+        )
+        if not allowed:
+            return  # without Manage Messages the latest reaction simply counts
+        message = self._client.get_partial_messageable(movie.card_channel_id).get_partial_message(
+            movie.card_message_id
+        )
+        try:
+            await message.remove_reaction(emoji_for_score(score), discord.Object(member_id))
+        except discord.HTTPException as exc:
+            log.info("could not tidy a reaction on movie %d: %s", movie_id, exc.status)
 
     # -- reconciliation ----------------------------------------------------------------------
     def reconcile_soon(self) -> None:
-        """Start (or restart) reconciliation in the background; commands never wait for it."""
+        """Reconcile in the background; commands never wait for it. Asked again while running
+        (another READY after an unresumable reconnect), it runs once more when done: cards it
+        had already passed may have missed the second outage."""
         if self._reconciling is not None and not self._reconciling.done():
+            self._reconcile_again = True
             return
-        self._reconciling = asyncio.create_task(self.reconcile_all(), name="card-reconcile")
+        self._reconciling = asyncio.create_task(self._reconcile_until_current(), name="reconcile")
+
+    async def _reconcile_until_current(self) -> None:
+        while True:
+            self._reconcile_again = False
+            await self.reconcile_all()
+            if not self._reconcile_again:
+                return
 
     async def reconcile_all(self) -> None:
         cards = 0
@@ -321,6 +350,8 @@ class CardKeeper:
                     cards += 1
                 except discord.HTTPException as exc:
                     log.warning("could not reconcile movie %d: %s", movie.id, exc.status)
+                except Exception:  # one bad card must not stop the others
+                    log.exception("reconciling movie %d failed", movie.id)
                 finally:
                     self._ratings.release(movie.id)
         log.info("reconciled %d cards", cards)

@@ -243,7 +243,7 @@ async def _card_of(club: Club, movie_id: int) -> tuple[int, int, int]:
     ):
         row = await cur.fetchone()
     assert row is not None
-    return int(row[0]), int(row[1]), int(row[2])
+    return int(row[0]), int(row[1]), int(row[2] or 0)
 
 
 async def _has(club: Club, movie_id: int, expected: dict[int, int]) -> None:
@@ -318,3 +318,27 @@ async def test_a_reconnect_that_cannot_resume_is_followed_by_reconciliation(club
 
     await eventually(settled, within=20)
     assert len(acting.expected) == 5
+
+
+async def test_two_ratings_right_after_a_deletion_bring_back_one_card(club: Club) -> None:
+    movie_id, channel_id, card_id = await _add_movie(club, "Rashomon", 1950)
+    await club.emu.delete_message(channel_id, card_id, by=club.guild.mod)
+
+    async def detached() -> None:
+        assert (await _card_of(club, movie_id))[2] == 0
+
+    await eventually(detached)
+    posts_before = len(club.emu.calls_to("POST /channels/{channel_id}/messages"))
+    a, b = club.guild.add_member("tajomaru"), club.guild.add_member("masako")
+    first = await club.emu.slash(a, "rate", movie="Rashomon", score=8)
+    second = await club.emu.slash(b, "rate", movie="Rashomon", score=6)
+    await first.wait_done()
+    await second.wait_done()
+    await eventually(lambda: _has(club, movie_id, {a.id: 8, b.id: 6}))
+
+    async def one_new_card() -> None:
+        assert (await _card_of(club, movie_id))[2] not in (0, card_id)
+
+    await eventually(one_new_card)
+    await club.settle()
+    assert len(club.emu.calls_to("POST /channels/{channel_id}/messages")[posts_before:]) == 1
