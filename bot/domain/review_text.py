@@ -258,6 +258,8 @@ _TOKEN = re.compile(
     r"<(?:@[!&]?\d+|#\d+|a?:\w{1,32}:\d+|t:-?\d+(?::[a-zA-Z])?|/[^<>\n]{1,96}:\d+)>"
 )
 _TOKEN_MAX = 140
+# A member's own spoiler block in an open review (an unescaped || … ||).
+_MEMBER_SPOILER = re.compile(r"(?<!\\)\|\|.+?(?<!\\)\|\|", re.DOTALL)
 _MAX_GRAPHEME_BACKOFF = 32
 _ZWJ = "\u200d"
 
@@ -442,6 +444,7 @@ class EmbedPlan:
     description: str  # a body piece (spoiler-wrapped when the review has spoilers)
     footer: str | None  # "part 2/5" when the body takes more than one embed
     fields: tuple[tuple[str, str], ...] = ()  # (name, value): the rating, on the first embed
+    hidden: bool = False  # the description is one whole spoiler block (``spoiler_wrap``)
 
     def text_length(self) -> int:
         """The characters Discord counts against a message's 6,000 embed-text limit."""
@@ -534,6 +537,10 @@ def plan_review(
     block when ``spoilers``), and every embed has a ``part i/n`` footer when there is more than
     one piece. A body that fits one embed gets exactly one; a longer one is cut into pieces of
     about half a message each so each message carries about 5,900 characters in two embeds.
+
+    An open review is cut outside the member's own ``||…||`` blocks when it can be. When a
+    block is too long for one piece, cutting it would show its middle openly (Discord draws no
+    spoiler across two embeds), so the whole review is planned hidden instead.
     """
     if not body:
         raise ValueError("a review body cannot be empty")
@@ -567,6 +574,15 @@ def plan_review(
             if len(_footer(len(pieces), len(pieces))) <= footer_room:
                 break
             footer_room = len(_footer(len(pieces), len(pieces)))
+        if not spoilers and _cuts_a_member_spoiler(body, pieces):
+            return plan_review(
+                header,
+                body,
+                spoilers=True,
+                description_limit=description_limit,
+                message_total_limit=message_total_limit,
+                max_embeds=max_embeds,
+            )
 
     messages: list[list[EmbedPlan]] = []
     used = 0
@@ -574,7 +590,7 @@ def plan_review(
     for number, piece in enumerate(pieces, start=1):
         description = wrap(piece) if wrap else piece
         footer = _footer(number, parts) if parts > 1 else None
-        embed = EmbedPlan(None, None, description, footer)
+        embed = EmbedPlan(None, None, description, footer, hidden=spoilers)
         current = messages[-1] if messages else None
         if (
             current is None
@@ -582,9 +598,9 @@ def plan_review(
             or used + embed.text_length() > message_total_limit
         ):
             if messages:
-                embed = EmbedPlan(None, author, description, footer)
+                embed = EmbedPlan(None, author, description, footer, hidden=spoilers)
             else:
-                embed = EmbedPlan(title, author, description, footer, fields)
+                embed = EmbedPlan(title, author, description, footer, fields, hidden=spoilers)
             if embed.text_length() > message_total_limit:
                 raise ValueError("these limits leave no room for the review body")
             messages.append([embed])
@@ -595,9 +611,16 @@ def plan_review(
     return [MessagePlan(tuple(embeds)) for embeds in messages]
 
 
-def reassemble(plans: list[MessagePlan], spoilers: bool) -> str:
+def _cuts_a_member_spoiler(body: str, pieces: list[str]) -> bool:
+    cuts = list(itertools.accumulate(len(piece) for piece in pieces))[:-1]
+    spans = [m.span() for m in _MEMBER_SPOILER.finditer(body)]
+    return any(start < cut < end for cut in cuts for start, end in spans)
+
+
+def reassemble(plans: list[MessagePlan]) -> str:
     """The body a plan was made from, exactly."""
-    descriptions = (embed.description for plan in plans for embed in plan.embeds)
-    if spoilers:
-        return "".join(spoiler_unwrap(d) for d in descriptions)
-    return "".join(descriptions)
+    return "".join(
+        spoiler_unwrap(embed.description) if embed.hidden else embed.description
+        for plan in plans
+        for embed in plan.embeds
+    )

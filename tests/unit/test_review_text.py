@@ -115,7 +115,7 @@ def assert_plan_ok(
         ]
     assert embeds[0].title is not None
     assert all(e.title is None and not e.fields for e in embeds[1:])
-    assert reassemble(plans, spoilers) == body
+    assert reassemble(plans) == body
 
 
 def ends_inside(pieces: list[str], start: int, end: int) -> list[int]:
@@ -689,3 +689,23 @@ def test_real_samples_split_small() -> None:
         pieces = split_for_spoilers(text, 500)
         assert "".join(pieces) == text, name
         assert all(len(spoiler_wrap(p)) <= 500 for p in pieces), name
+
+
+def test_a_member_spoiler_too_long_for_one_piece_hides_the_whole_open_review() -> None:
+    """Cutting a member's own ||…|| block would show its middle openly; hide all instead."""
+    body = "Setup, no spoilers.\n\n||" + ("The ending, at length. " * 400) + "||\n\nAfterword."
+    plans = plan_review(HEADER, body, spoilers=False)
+    embeds = all_embeds(plans)
+    assert len(embeds) > 1
+    assert all(e.hidden and e.description.startswith("||") for e in embeds)
+    assert all(e.description.endswith("||") for e in embeds)
+    assert reassemble(plans) == body
+
+
+def test_member_spoilers_that_fit_keep_an_open_review_open() -> None:
+    body = ("Open talk. " * 300) + "\n\n||short secret||\n\n" + ("More open talk. " * 300)
+    plans = plan_review(HEADER, body, spoilers=False)
+    embeds = all_embeds(plans)
+    assert len(embeds) > 1 and not any(e.hidden for e in embeds)
+    assert sum("||short secret||" in e.description for e in embeds) == 1
+    assert reassemble(plans) == body
