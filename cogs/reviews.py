@@ -215,6 +215,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         review = await self.reviews.create(movie, interaction.user.id, draft)
         parts: list[PostedPart] = []
         try:
+            # Recorded inside the turn: a delete waiting for it then sees every posted part.
             async with self.poster.lock(review.id):
                 parts = await self.poster.publish(
                     review,
@@ -224,7 +225,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
                     channel=channel,
                     thread=thread,
                 )
-            review = await self.reviews.record_parts(review, parts)
+                review = await self.reviews.record_parts(review, parts)
         except BaseException:
             await self.poster.delete(parts, quiet=True)  # posted, but not recorded
             await self.reviews.discard(review)
@@ -324,6 +325,8 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.poster.lock(review.id):
+            # Read again in the turn: an edit or a write that held it may have changed the parts.
+            review = await self.reviews.find(found, review.author_id, actor_id=actor.id)
             await self.poster.delete(list(review.parts))
             await self.reviews.remove(review)
         self.cards.refresher.mark(found.id)

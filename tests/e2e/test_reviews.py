@@ -677,3 +677,22 @@ async def test_missing_permission_to_post_is_explained_and_nothing_is_kept(club:
     assert await _db_state(club) == before
     thread_id = (await _movie_row(club))[2]
     assert club.emu.world.messages(thread_id) == []  # the half-posted thread copy is removed
+
+
+async def test_a_delete_during_an_edit_leaves_no_message_behind(club: Club) -> None:
+    """The delete waits for the edit's turn and then removes what the edit posted."""
+    await _setup(club, card=False)
+    alice = club.guild.add_member("alice")
+    await _write_form(club, alice, "A short first take.")
+    assert len(await db_rows(club, "SELECT * FROM review_messages")) == 1
+    longer = club.emu.attachment("review.txt", texts.LONG_REVIEW.encode(), "text/plain")
+    posts = "POST /channels/{channel_id}/messages"
+    before = len(club.emu.calls_to(posts))
+    edit = await club.emu.slash(alice, "review edit", movie=LABEL, file=longer)
+    await club.emu.wait_for_calls(posts, before + 1, timeout=10)  # the edit is re-posting ...
+    delete = await club.emu.slash(alice, "review delete", movie=LABEL)  # ... when this arrives
+    await edit.wait_done(timeout=30)
+    await delete.wait_done(timeout=30)
+    assert await _db_state(club) == [[], [], []]
+    left = [m for m in club.emu.world.messages(club.guild.channel("reviews")) if m.get("embeds")]
+    assert left == [], [m["embeds"][0].get("footer") for m in left]
