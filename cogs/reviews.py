@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+import secrets
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import discord
@@ -30,7 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MODAL_TIMEOUT = 30 * 60.0  # seconds: long enough to write 4,000 characters
+MODAL_TIMEOUT = 3 * 60 * 60.0  # seconds: writing 4,000 careful characters can take a while
+FORM_PREFIX = "review-form:"  # custom ids of the review form, to recognise one we forgot
 Rating = app_commands.Range[int, 1, 10]
 # Discord enforces the length, so a headline option always fits the form's Headline field.
 Headline = app_commands.Range[str, 1, MAX_HEADLINE_CHARS]
@@ -111,7 +115,11 @@ class ReviewModal(ClubModal):
         editing: Review | None = None,
     ) -> None:
         verb = "Edit your review" if editing else "Review"
-        super().__init__(title=plain_cap(f"{verb}: {movie.label}", 45), timeout=MODAL_TIMEOUT)
+        super().__init__(
+            title=plain_cap(f"{verb}: {movie.label}", 45),
+            timeout=MODAL_TIMEOUT,
+            custom_id=f"{FORM_PREFIX}{secrets.token_hex(8)}",
+        )
         self.cog = cog
         self.movie = movie
         self.spoilers = spoilers
@@ -139,7 +147,11 @@ class ReviewModal(ClubModal):
         for item in (self.headline, self.rating, self.body):
             self.add_item(item)
 
+    async def on_timeout(self) -> None:
+        self.cog.open_forms.discard(self.custom_id)
+
     async def on_submit(self, interaction: discord.Interaction[ClubBot]) -> None:  # type: ignore[override]
+        self.cog.open_forms.discard(self.custom_id)
         draft = self.cog.reviews.draft_from_form(
             self.body.value, self.headline.value, self.rating.value, spoilers=self.spoilers
         )
@@ -168,6 +180,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         self.club = club
         self.cards = cards
         self.poster = poster
+        self.open_forms: set[str] = set()  # custom ids of review forms this process showed
 
     # -- /review write -----------------------------------------------------------------------
     @app_commands.command(
@@ -196,7 +209,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         await self._reviews_channel(interaction)  # refuse before the member writes anything
         if file is None:
             modal = ReviewModal(self, found, spoilers=spoilers, headline=headline, rating=rating)
-            await interaction.response.send_modal(modal)
+            await self._show(interaction, modal)
             return
         self.reviews.check_file_size(file.size)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -268,7 +281,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
             modal = ReviewModal(
                 self, found, spoilers=hide, headline=new_headline, rating=new_rating, editing=review
             )
-            await interaction.response.send_modal(modal)
+            await self._show(interaction, modal)
             return
         self.reviews.check_file_size(file.size)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -360,6 +373,32 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
     ) -> list[app_commands.Choice[str]]:
         return await movie_choices(self.movies, interaction, current)
 
+    # -- forms -------------------------------------------------------------------------------
+    async def _show(self, interaction: discord.Interaction[ClubBot], modal: ReviewModal) -> None:
+        self.open_forms.add(modal.custom_id)
+        await interaction.response.send_modal(modal)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction[ClubBot]) -> None:
+        """A review form this process never showed (opened before a restart, or kept open past
+        the timeout): discord.py drops it silently. Answer, and hand the member's text back."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        if not custom_id.startswith(FORM_PREFIX) or custom_id in self.open_forms:
+            return
+        text = _submitted_text(data)
+        files = [discord.File(io.BytesIO(text.encode()), "my-review.txt")] if text else []
+        await interaction.response.send_message(
+            "That form was opened before I restarted (or stayed open for over three hours), so "
+            "I can't post it. Your text is attached: run `/review write` again and attach it as "
+            "`file`, or paste it into a new form.",
+            files=files,
+            ephemeral=True,
+        )
+        log.info("answered a forgotten review form %s", custom_id)
+
     # -- helpful votes -----------------------------------------------------------------------
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
@@ -448,3 +487,13 @@ async def setup(bot: ClubBot) -> None:
             poster=ReviewPoster(bot),
         )
     )
+
+
+def _submitted_text(data: Mapping[str, Any]) -> str:
+    """The longest value typed into a submitted form (the review itself)."""
+    values: list[str] = []
+    for row in data.get("components") or []:
+        for item in row.get("components") or [row.get("component") or {}]:
+            if isinstance(item, dict) and isinstance(item.get("value"), str):
+                values.append(item["value"])
+    return max(values, key=len, default="")

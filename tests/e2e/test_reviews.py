@@ -696,3 +696,22 @@ async def test_a_delete_during_an_edit_leaves_no_message_behind(club: Club) -> N
     assert await _db_state(club) == [[], [], []]
     left = [m for m in club.emu.world.messages(club.guild.channel("reviews")) if m.get("embeds")]
     assert left == [], [m["embeds"][0].get("footer") for m in left]
+
+
+async def test_a_form_opened_before_a_restart_is_answered_and_its_text_handed_back(
+    club: Club,
+) -> None:
+    await _setup(club, card=False)
+    alice = club.guild.add_member("alice")
+    opened = await club.emu.slash(alice, "review write", movie=LABEL)
+    await opened.response()
+    assert opened.modal is not None
+    await club.restart()  # the member is still typing
+    body = "Forty minutes of typing about the ending. " * 20
+    submitted = await club.emu.submit_modal(opened, {"Review": body, HEADLINE: "", RATING: ""})
+    await submitted.wait_done()
+    assert submitted.ephemeral
+    assert "opened before I restarted" in submitted.texts()
+    attachments = (submitted.message or {}).get("attachments") or []
+    assert [a["filename"] for a in attachments] == ["my-review.txt"]
+    assert await db_rows(club, "SELECT count(*) FROM reviews") == [(0,)]
