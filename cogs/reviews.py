@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
@@ -151,7 +152,9 @@ class ReviewModal(ClubModal):
         self.cog.open_forms.discard(self.custom_id)
 
     async def on_submit(self, interaction: discord.Interaction[ClubBot]) -> None:  # type: ignore[override]
-        self.cog.open_forms.discard(self.custom_id)
+        # Forgotten a minute later, not now: discord.py hands the same submission to the
+        # cog's on_interaction after this callback starts, and it must still know the form.
+        asyncio.get_running_loop().call_later(60, self.cog.open_forms.discard, self.custom_id)
         draft = self.cog.reviews.draft_from_form(
             self.body.value, self.headline.value, self.rating.value, spoilers=self.spoilers
         )
