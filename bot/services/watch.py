@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.domain.clock import Clock, to_db
+from bot.domain.clock import Clock, from_db, to_db
 from bot.domain.errors import BotMissingPermissions, Duplicate, InvalidInput
 from bot.domain.links import message_link
 from bot.domain.movies import Movie
@@ -156,7 +156,9 @@ class Publisher(Protocol):
         """End a poll; its final count per answer id, or None if the poll is gone."""
         ...
 
-    async def find_post(self, channel_id: int, marker: str) -> FoundPost: ...
+    async def find_post(self, channel_id: int, marker: str, since: datetime) -> FoundPost:
+        """The bot's post carrying ``marker`` among the messages sent after ``since``."""
+        ...
 
     async def open_thread(self, movie: Movie) -> ThreadResult: ...
 
@@ -513,7 +515,9 @@ class WatchService:
                     f"I can't check <#{channel_id}> for this week's pick, which I may have "
                     "posted already: I need **Read Message History** there."
                 )
-            found = await publisher.find_post(channel_id, marker(run.week_key))
+            found = await publisher.find_post(
+                channel_id, marker(run.week_key), from_db(run.started_at)
+            )
         complete = found.pick_message_id is not None and (
             found.poll_message_id is not None or run.poll_state != "planned"
         )
@@ -551,7 +555,9 @@ class WatchService:
         found = FoundPost()
         channel_id = publisher.channel_for(run.guild_id, [run.channel_id])
         if channel_id is not None and publisher.check_channel(channel_id).can_read_history:
-            found = await publisher.find_post(channel_id, marker(run.week_key))
+            found = await publisher.find_post(
+                channel_id, marker(run.week_key), from_db(run.started_at)
+            )
         if found.pick_message_id is not None:
             await self._record_found(run, found)
             log.info("guild %d week %s: found its post late", run.guild_id, run.week_key)

@@ -47,7 +47,9 @@ from bot.ui.text import plain_cap, safe
 log = logging.getLogger(__name__)
 
 REQUESTS_PER_SECOND = 45.0  # Discord's global limit is 50
-HISTORY_SEARCHED = 100  # recent messages searched for an earlier post's marker: one request
+# Messages searched for an earlier post's marker, oldest first from when its run started: the
+# post follows the start within seconds, so the first page (one request) holds it.
+HISTORY_SEARCHED = 100
 POLL_ANSWER_CHARS = 55  # Discord's limit for an answer's text
 FINAL_COUNT_WAIT = 2.0  # seconds before re-reading a poll Discord had not finished counting
 POOL_SHOWN = 25
@@ -175,7 +177,7 @@ class DiscordPublisher:
         except (discord.NotFound, discord.Forbidden):
             return None
 
-    async def find_post(self, channel_id: int, marker: str) -> FoundPost:
+    async def find_post(self, channel_id: int, marker: str, since: datetime) -> FoundPost:
         channel = self._text_channel(channel_id)
         if channel is None or self._client.user is None:
             return FoundPost()
@@ -184,7 +186,10 @@ class DiscordPublisher:
         poll: int | None = None
         await self._pacer.take()
         async with bot_action(f"read the recent messages of <#{channel_id}>"):
-            async for message in channel.history(limit=HISTORY_SEARCHED):
+            history = channel.history(
+                limit=HISTORY_SEARCHED, after=since - timedelta(hours=1), oldest_first=True
+            )
+            async for message in history:
                 if message.author.id != me:
                     continue
                 if pick is None and any(e.footer.text == marker for e in message.embeds):

@@ -310,6 +310,10 @@ async def test_killed_between_posting_and_recording_then_restarted_posts_once(
         ("2026-W47", "started", None)
     ]
     (post,), (poll,) = weekly_posts(club)
+    # A lively channel while the bot is down: the post is no longer among the last 100.
+    chatter = club.guild.add_member("chatter")
+    for i in range(150):
+        await emu.post_message(chatter, int(post["channel_id"]), f"which one next? {i}")
 
     week_clock.set(FRIDAY_W47 + timedelta(minutes=3))
     await club.start()  # the loop's first tick runs as soon as the bot is ready

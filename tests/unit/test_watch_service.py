@@ -112,7 +112,7 @@ class FakePublisher:
             return None
         return dict(self.votes.get(message_id, {}))
 
-    async def find_post(self, channel_id: int, marker: str) -> FoundPost:
+    async def find_post(self, channel_id: int, marker: str, since: datetime) -> FoundPost:
         await asyncio.sleep(0)  # a request: other tasks run meanwhile
         self.searches += 1
         here = [m for m in self.messages if m.channel_id == channel_id]
