@@ -95,6 +95,13 @@ async def _delete_original(message: discord.Message, channel_id: int) -> None:
 
 async def _spoiler_files(message: discord.Message) -> list[discord.File]:
     """The message's attachments, downloaded before anything changes, marked as spoilers."""
+    limit = message.guild.filesize_limit if message.guild is not None else 10 * 1024 * 1024
+    if sum(attachment.size for attachment in message.attachments) > limit:
+        # Nitro members may post files larger than the bot may upload: check before anything.
+        raise InvalidInput(
+            "That message's attachments are larger than I may upload here, so I can't re-post "
+            "them hidden; I left the message as it is. Ask a moderator to delete it."
+        )
     try:
         return [await attachment.to_file(spoiler=True) for attachment in message.attachments]
     except discord.HTTPException as exc:

@@ -76,6 +76,23 @@ async def test_attachments_come_along_as_spoiler_files(club: Club) -> None:
     assert emu.world.files[int(attachment["id"])].data == b"\x89PNG\r\n\x1a\nframe"
 
 
+async def test_attachments_larger_than_the_bot_may_upload_are_refused_before_anything(
+    club: Club,
+) -> None:
+    emu, guild = club.emu, club.guild
+    general = guild.channel("general")
+    still = emu.attachment("ending.mov", b"frames", "video/quicktime")
+    huge = {**still.payload(), "size": 500 * 1024 * 1024}  # a Nitro member's 500 MB upload
+    original = await emu.post_message(
+        guild.add_member("alice"), general, "the whole ending", attachments=[huge]
+    )
+    itx = await emu.message_command(guild.add_member("bob"), MENU, original)
+    await itx.wait_done()
+    assert itx.ephemeral and "larger than I may upload here" in itx.texts()
+    assert [m["id"] for m in emu.world.messages(general)] == [original["id"]]
+    assert emu.calls_to("POST /channels/{channel_id}/messages") == []
+
+
 async def test_without_manage_messages_nothing_is_posted_or_deleted(club: Club) -> None:
     emu, guild = club.emu, club.guild
     general = guild.channel("general")
