@@ -18,7 +18,7 @@ from bot.ui.autocomplete import movie_choices
 from bot.ui.cards import CardKeeper
 from bot.ui.channels import posting_channel
 from bot.ui.embeds import info_embed, movie_page_embed
-from bot.ui.errors import report
+from bot.ui.paging import PageButton, Side, pager, side_of
 from bot.ui.text import safe
 
 if TYPE_CHECKING:
@@ -28,22 +28,12 @@ log = logging.getLogger(__name__)
 
 
 class MoviePageButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"movies:(?P<sort>recent|top|title):(?P<page>\d+):(?P<side>[pn])",
+    PageButton, template=r"movies:(?P<sort>recent|top|title):(?P<page>\d+):(?P<side>[pn])"
 ):
-    """Previous/next on a ``/movie list`` message; works for anyone, and after restarts."""
+    """Previous/next on a ``/movie list`` message."""
 
-    def __init__(
-        self, sort: MovieSort, page: int, side: Literal["p", "n"], *, disabled: bool = False
-    ):
-        super().__init__(
-            discord.ui.Button(
-                label="◀ Previous" if side == "p" else "Next ▶",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"movies:{sort}:{page}:{side}",
-                disabled=disabled,
-            )
-        )
+    def __init__(self, sort: MovieSort, page: int, side: Side, *, disabled: bool = False):
+        super().__init__(f"movies:{sort}:{page}:{side}", side, disabled=disabled)
         self.sort: MovieSort = sort
         self.page = page
 
@@ -54,29 +44,23 @@ class MoviePageButton(
         item: discord.ui.Item[Any],
         match: re.Match[str],
     ) -> MoviePageButton:
-        side: Literal["p", "n"] = "p" if match["side"] == "p" else "n"
         sort: MovieSort = match["sort"]  # type: ignore[assignment]  # the template allows only these
-        return cls(sort, int(match["page"]), side)
+        return cls(sort, int(match["page"]), side_of(match["side"]))
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            bot: ClubBot = interaction.client
-            assert interaction.guild_id is not None
-            page = await bot.services.movies.page(interaction.guild_id, self.sort, self.page)
-            await interaction.response.edit_message(
-                embed=movie_page_embed(page), view=page_view(page)
-            )
-        except Exception as exc:  # dynamic items have no on_error of their own
-            await report(interaction, exc)
+    async def render(
+        self, interaction: discord.Interaction[Any]
+    ) -> tuple[discord.Embed, discord.ui.View]:
+        bot: ClubBot = interaction.client
+        assert interaction.guild_id is not None
+        page = await bot.services.movies.page(interaction.guild_id, self.sort, self.page)
+        return movie_page_embed(page), page_view(page)
 
 
 def page_view(page: MoviePage) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(MoviePageButton(page.sort, max(page.page - 1, 0), "p", disabled=page.page == 0))
-    view.add_item(
-        MoviePageButton(page.sort, page.page + 1, "n", disabled=page.page + 1 >= page.pages)
+    return pager(
+        MoviePageButton(page.sort, max(page.page - 1, 0), "p", disabled=page.page == 0),
+        MoviePageButton(page.sort, page.page + 1, "n", disabled=page.page + 1 >= page.pages),
     )
-    return view
 
 
 @app_commands.guild_only()

@@ -8,7 +8,7 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -25,7 +25,8 @@ from bot.services.reviews import ReviewPage, ReviewService
 from bot.ui.autocomplete import movie_choices
 from bot.ui.cards import CardKeeper
 from bot.ui.channels import posting_channel
-from bot.ui.errors import ClubModal, report
+from bot.ui.errors import ClubModal
+from bot.ui.paging import PageButton, Side, pager, side_of
 from bot.ui.reviews import ReviewPoster, ReviewTarget, review_page_embed
 from bot.ui.text import plain_cap, safe
 
@@ -42,22 +43,15 @@ Headline = app_commands.Range[str, 1, MAX_HEADLINE_CHARS]
 
 
 class ReviewPageButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    PageButton,
     template=r"reviews:(?P<movie>\d+):(?P<member>\d+):(?P<page>\d+):(?P<side>[pn])",
 ):
-    """Previous/next on a ``/review read`` message; works for anyone, and after restarts."""
+    """Previous/next on a ``/review read`` message."""
 
     def __init__(
-        self, movie_id: int, member_id: int, page: int, side: Literal["p", "n"], *, disabled: bool
+        self, movie_id: int, member_id: int, page: int, side: Side, *, disabled: bool = False
     ) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="◀ Previous" if side == "p" else "Next ▶",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"reviews:{movie_id}:{member_id}:{page}:{side}",
-                disabled=disabled,
-            )
-        )
+        super().__init__(f"reviews:{movie_id}:{member_id}:{page}:{side}", side, disabled=disabled)
         self.movie_id = movie_id
         self.member_id = member_id  # 0 for everyone's reviews
         self.page = page
@@ -69,37 +63,29 @@ class ReviewPageButton(
         item: discord.ui.Item[Any],
         match: re.Match[str],
     ) -> ReviewPageButton:
-        side: Literal["p", "n"] = "p" if match["side"] == "p" else "n"
         return cls(
-            int(match["movie"]), int(match["member"]), int(match["page"]), side, disabled=False
+            int(match["movie"]), int(match["member"]), int(match["page"]), side_of(match["side"])
         )
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            bot: ClubBot = interaction.client
-            movie = await bot.services.movies.by_id(self.movie_id)
-            if movie is None or movie.guild_id != interaction.guild_id:
-                raise InvalidInput("That movie is no longer in the catalog.")
-            page = await bot.services.reviews.page(movie, self.member_id or None, self.page)
-            await interaction.response.edit_message(
-                embed=review_page_embed(page), view=page_view(page)
-            )
-        except Exception as exc:  # dynamic items have no on_error of their own
-            await report(interaction, exc)
+    async def render(
+        self, interaction: discord.Interaction[Any]
+    ) -> tuple[discord.Embed, discord.ui.View]:
+        bot: ClubBot = interaction.client
+        movie = await bot.services.movies.by_id(self.movie_id)
+        if movie is None or movie.guild_id != interaction.guild_id:
+            raise InvalidInput("That movie is no longer in the catalog.")
+        page = await bot.services.reviews.page(movie, self.member_id or None, self.page)
+        return review_page_embed(page), page_view(page)
 
 
 def page_view(page: ReviewPage) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
     movie_id, member_id = page.movie.id, page.member_id or 0
-    view.add_item(
-        ReviewPageButton(movie_id, member_id, max(page.page - 1, 0), "p", disabled=page.page == 0)
-    )
-    view.add_item(
+    return pager(
+        ReviewPageButton(movie_id, member_id, max(page.page - 1, 0), "p", disabled=page.page == 0),
         ReviewPageButton(
             movie_id, member_id, page.page + 1, "n", disabled=page.page + 1 >= page.pages
-        )
+        ),
     )
-    return view
 
 
 class ReviewModal(ClubModal):
@@ -214,12 +200,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
             modal = ReviewModal(self, found, spoilers=spoilers, headline=headline, rating=rating)
             await self._show(interaction, modal)
             return
-        self.reviews.check_file_size(file.size)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        data = await _download(file)
-        draft = self.reviews.draft_from_file(
-            data, file.filename, headline, rating, spoilers=spoilers
-        )
+        draft = await self._draft_from(interaction, file, headline, rating, spoilers=spoilers)
         await self.post_new(interaction, found, draft)
 
     async def post_new(
@@ -286,12 +267,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
             )
             await self._show(interaction, modal)
             return
-        self.reviews.check_file_size(file.size)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        data = await _download(file)
-        draft = self.reviews.draft_from_file(
-            data, file.filename, new_headline, new_rating, spoilers=hide
-        )
+        draft = await self._draft_from(interaction, file, new_headline, new_rating, spoilers=hide)
         await self.post_edit(interaction, found, draft)
 
     async def post_edit(
@@ -375,6 +351,24 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         self, interaction: discord.Interaction[ClubBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return await movie_choices(self.movies, interaction, current)
+
+    async def _draft_from(
+        self,
+        interaction: discord.Interaction[ClubBot],
+        file: discord.Attachment,
+        headline: str | None,
+        rating: int | None,
+        *,
+        spoilers: bool,
+    ) -> ReviewDraft:
+        """A review from an attached file: size checked before the download, then deferred
+        (downloading and posting can take longer than Discord's three seconds)."""
+        self.reviews.check_file_size(file.size)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await _download(file)
+        return self.reviews.draft_from_file(
+            data, file.filename, headline, rating, spoilers=spoilers
+        )
 
     # -- forms -------------------------------------------------------------------------------
     async def _show(self, interaction: discord.Interaction[ClubBot], modal: ReviewModal) -> None:
