@@ -11,6 +11,7 @@ import pytest
 from bot.domain.clock import ManualClock
 from bot.services import Services, build_services
 from bot.storage.database import Database
+from tests.emulator import Emulator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_SAMPLES = REPO_ROOT.parent / "shared" / "samples"
@@ -33,3 +34,16 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest.fixture
 def services(db: Database, clock: ManualClock) -> Services:
     return build_services(db, clock)
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    """A started loopback Discord, with discord.py in this process pointed at it."""
+    emulator = Emulator()
+    await emulator.start()
+    emulator.install()
+    try:
+        yield emulator
+    finally:
+        emulator.uninstall()
+        await emulator.stop()

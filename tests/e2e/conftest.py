@@ -134,18 +134,6 @@ def assert_nothing_can_ping(club: Club) -> None:
     assert checked > 0
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    emulator = Emulator()
-    await emulator.start()
-    emulator.install()
-    try:
-        yield emulator
-    finally:
-        emulator.uninstall()
-        await emulator.stop()
-
-
 @asynccontextmanager
 async def running(emu: Emulator, db_path: Path, clock: Clock | None = None) -> AsyncIterator[Club]:
     """The bot against ``emu``; at the end, fail on unknown routes, emulator faults and logged

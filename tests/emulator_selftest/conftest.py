@@ -14,18 +14,6 @@ from tests.emulator_selftest.minibot import MiniBot
 READY_TIMEOUT = 10.0
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    emulator = Emulator()
-    await emulator.start()
-    emulator.install()
-    try:
-        yield emulator
-    finally:
-        emulator.uninstall()
-        await emulator.stop()
-
-
 async def start_bot(emu: Emulator, bot: MiniBot) -> asyncio.Task[None]:
     """Log `bot` in against the emulator and wait until discord.py says it is ready."""
     task = asyncio.create_task(bot.start(emu.token))
