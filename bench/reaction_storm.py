@@ -229,10 +229,14 @@ class Commits:
     all_in: asyncio.Event = field(default_factory=asyncio.Event)
     expect: int = 0
 
-    async def on_commit(self, event: RatingsChanged) -> None:
+    async def follow(self, changes: asyncio.Queue[RatingsChanged]) -> None:
+        while True:
+            self.on_commit(await changes.get())
+
+    def on_commit(self, event: RatingsChanged) -> None:
         if event.reactions:
             self.done += event.reactions
-            self.times.append(time.monotonic())
+            self.times.append(event.committed_at)
             self.totals.append(self.done)
             if self.expect and self.done >= self.expect:
                 self.all_in.set()
@@ -274,12 +278,13 @@ async def storm(args: argparse.Namespace) -> dict[str, Any]:
         try:
             await asyncio.wait_for(bot.wait_until_ready(), 30)
             made = await _ask(parent, "cards", args.one_channel)
-            await bot.cards.refresher.settle()
+            await bot.card_sync.settle()
             commits = Commits(expect=len(actions))
-            bot.services.ratings.subscribe(commits.on_commit)
+            following = asyncio.create_task(commits.follow(bot.services.ratings.subscribe()))
             storm_result = await _ask(parent, "storm", (actions, args.rate))
             await asyncio.wait_for(commits.all_in.wait(), 120)
-            await bot.cards.refresher.settle()
+            following.cancel()
+            await bot.card_sync.settle()
             report = await _ask(parent, "report")
             exact = await _database_exact(db, made, expected)
         finally:

@@ -90,7 +90,7 @@ async def fill_database(db_path: Path, clock: ManualClock, clubs: list[Club], se
             guild_id = club.guild.id
             movies = []
             for number, thread_id in enumerate(club.threads):
-                movie = await services.movies.add(guild_id, 1, f"Film {number:02d}", 2000)
+                movie = await services.movies.add_entry(guild_id, 1, f"Film {number:02d}", 2000)
                 movies.append(await services.movies.attach_thread(movie, thread_id))
             for member in club.members:
                 for movie in rng.sample(movies, 4):

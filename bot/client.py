@@ -1,4 +1,10 @@
-"""The composition root: the bot class, its intents, its extensions, and how it is run."""
+"""The composition root: the bot class, its intents, its extensions, and how it is run.
+
+This is the one place that wires features together: it builds the services, the card publisher
+that several features use (``cogs/ratings/cards.py``, seen by them as ``bot.ui.cards.Cards``),
+the card upkeep and the weekly pick's publisher; it starts the long-lived workers (the ratings
+writer, card upkeep) before the bot connects and stops them, in order, when it closes.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +24,14 @@ from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.services import Services, build_services
 from bot.storage.database import Database
-from bot.ui.cards import CardKeeper
 from bot.ui.errors import ClubTree
+from cogs.ratings.cards import CardPublisher
+from cogs.ratings.sync import CardSync
+from cogs.watch.publisher import DiscordPublisher, Pacer
 
 log = logging.getLogger(__name__)
 
+# One package per feature; each has a tiny ``setup()`` that hands it what it needs.
 EXTENSIONS: tuple[str, ...] = (
     "cogs.club",
     "cogs.movies",
@@ -70,12 +79,15 @@ class ClubBot(commands.Bot):
         self.db = db
         self.services = services
         self.clock = clock
-        self.cards = CardKeeper(self, services.movies, services.ratings, services.club)
+        self.cards = CardPublisher(self, services.movies, services.ratings, services.club)
+        self.card_sync = CardSync(self, self.cards, services.movies, services.ratings)
+        self.watch_publisher = DiscordPublisher(self, self.cards, Pacer())
         self._announced_ready = False
         self._closing: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
-        self.cards.start()
+        self.services.ratings.start()
+        self.card_sync.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
@@ -103,12 +115,17 @@ class ClubBot(commands.Bot):
             self._closing = asyncio.create_task(self.close(), name="close")
 
     async def close(self) -> None:
-        await self.cards.close()  # commit queued ratings before the connection goes
+        """Bounded, whatever is queued: card edits still owed are dropped (the next start
+        catches those cards up after READY), the gateway closes so no event arrives after this,
+        and every rating already received is committed before the database is closed."""
+        await self.cards.close()
+        await self.card_sync.close()
         await super().close()
+        await self.services.ratings.stop()
 
     async def on_ready(self) -> None:
         # Each READY (first start, or a reconnect that could not resume) may follow missed events.
-        self.cards.reconcile_soon()
+        self.card_sync.reconcile_soon()
         if not self._announced_ready:
             self._announced_ready = True
             # Everything built at start-up lives as long as the process: move it out of the

@@ -1,10 +1,16 @@
-"""The catalog: adding movies, finding them, and what a movie's page shows."""
+"""The catalog: adding movies, finding them, and what a movie's page shows.
+
+Adding a movie touches Discord (its card and spoiler thread): :meth:`MovieService.add` owns the
+steps and their undo and reaches Discord through a :class:`CardPoster` that the cog side
+implements. A movie whose card could not be posted is not kept, so the member can retry.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from bot.domain.clock import Clock, to_db
 from bot.domain.errors import Duplicate, InvalidInput, NotFound
@@ -36,13 +42,59 @@ class MoviePage:
     rows: list[tuple[Movie, RatingSummary]]
 
 
+@dataclass(frozen=True)
+class PostedCard:
+    """Where a movie's card went: its message, and its spoiler thread when one was opened."""
+
+    channel_id: int
+    message_id: int
+    thread_id: int | None
+
+
+class CardPoster(Protocol):
+    """The Discord side of putting a new movie's card up."""
+
+    async def post(self, info: MovieInfo) -> PostedCard:
+        """Post the card and open its spoiler thread; a refused card raises a ``ClubError``
+        (a refused thread is only logged: it is opened when it is first needed)."""
+        ...
+
+    async def finish(self, movie: Movie) -> None:
+        """After the card is recorded: link its thread on it, put the rating reactions on it."""
+        ...
+
+    async def withdraw(self, card: PostedCard) -> None:
+        """Undo :meth:`post` (the card could not be recorded)."""
+        ...
+
+
 class MovieService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 
-    async def add(self, guild_id: int, member_id: int, title: str, year: int | None) -> Movie:
-        """Put a movie in the catalog (no card yet); a duplicate points at the existing card."""
+    async def add(
+        self, guild_id: int, member_id: int, title: str, year: int | None, cards: CardPoster
+    ) -> Movie:
+        """Add a movie with its card and spoiler thread; all or nothing."""
+        movie = await self.add_entry(guild_id, member_id, title, year)
+        card: PostedCard | None = None
+        try:
+            card = await cards.post(await self.info(movie))
+            movie = await self.attach_card(movie, card.channel_id, card.message_id)
+            if card.thread_id is not None:
+                movie = await self.attach_thread(movie, card.thread_id)
+        except BaseException:
+            if card is not None:
+                await cards.withdraw(card)
+            await self.discard(movie)  # no card, no catalog entry: the member can retry
+            raise
+        await cards.finish(movie)
+        return movie
+
+    async def add_entry(self, guild_id: int, member_id: int, title: str, year: int | None) -> Movie:
+        """Put a movie in the catalog without a card (seeding and tests; members use
+        :meth:`add`); a duplicate points at the existing card."""
         clean = clean_title(title)
         checked_year = check_year(year, self._clock.now())
         key = fold(clean)

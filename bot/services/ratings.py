@@ -11,20 +11,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.domain.clock import Clock, to_db
 from bot.domain.movies import Movie
-from bot.domain.ratings import RatingSummary, check_score, score_for_emoji
-from bot.domain.reactions import ReactionChange, Reconciliation, plan_batch, reconcile_card
-from bot.storage.database import Database
-from bot.storage.session import Session
+from bot.domain.ratings import (
+    RatingSummary,
+    ReactionChange,
+    Reconciliation,
+    check_score,
+    plan_batch,
+    reconcile_card,
+    score_for_emoji,
+)
+from bot.storage.database import Database, Session
 
 log = logging.getLogger(__name__)
 
 _CARD_CACHE_SIZE = 20_000
+_STOP_WAIT_STEPS = 200  # x 10 ms: how long stop() waits for events still in flight
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class RatingsChanged:
     movie_ids: frozenset[int]
     tidy: tuple[tuple[int, int, int], ...] = ()  # (movie_id, member_id, score)
     reactions: int = 0  # reaction events this commit applied (they commit in arrival order)
+    committed_at: float = field(default_factory=time.monotonic)  # for latency measurements
 
 
 @dataclass
@@ -63,9 +72,6 @@ class _Held:
     changes: list[_Change] = field(default_factory=list)
 
 
-Listener = Callable[[RatingsChanged], Awaitable[None]]
-
-
 class RatingService:
     def __init__(self, db: Database, clock: Clock, *, max_batch: int = 2000) -> None:
         self._db = db
@@ -74,21 +80,35 @@ class RatingService:
         self._queue: asyncio.Queue[_Change | _Reconcile | _Forget | None] = asyncio.Queue()
         self._cards: OrderedDict[int, int | None] = OrderedDict()  # card message id -> movie id
         self._held: dict[int, _Held] = {}  # movies being reconciled: live changes wait here
-        self._listeners: list[Listener] = []
+        self._subscribers: list[asyncio.Queue[RatingsChanged]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._looking_up = 0  # reaction events between arrival and the queue
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+    def subscribe(self) -> asyncio.Queue[RatingsChanged]:
+        """A queue that gets every :class:`RatingsChanged` after its commit. The service only
+        puts into it: whoever keeps the cards current reads it, so nothing calls back here."""
+        queue: asyncio.Queue[RatingsChanged] = asyncio.Queue()
+        self._subscribers.append(queue)
+        return queue
 
     def start(self) -> None:
+        """Start the writer (the composition root does, before the bot logs in)."""
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._run(), name="ratings-writer")
 
     async def stop(self) -> None:
-        """Commit what is queued, then stop the writer."""
+        """Commit every change received so far, then stop the writer (the composition root
+        calls this after the gateway is closed, so nothing arrives behind it)."""
         if self._writer is None:
             return
+        # Events received just before the close may still be looking up their card.
+        for _ in range(_STOP_WAIT_STEPS):
+            if not self._looking_up:
+                break
+            await asyncio.sleep(0.01)
+        for movie_id in list(self._held):  # a reconciliation cut short by the shutdown
+            self.release(movie_id)
         await self._queue.put(None)
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
@@ -100,9 +120,9 @@ class RatingService:
             self._cards.move_to_end(message_id)
             return self._cards[message_id]
         async with self._db.reader() as s:
-            movie = await s.movies.by_card(message_id)
-        self._remember_card(message_id, movie.id if movie else None)
-        return movie.id if movie else None
+            movie_id = await s.ratings.movie_for_card(message_id)
+        self._remember_card(message_id, movie_id)
+        return movie_id
 
     def _remember_card(self, message_id: int, movie_id: int | None) -> None:
         self._cards[message_id] = movie_id
@@ -126,7 +146,11 @@ class RatingService:
         score = score_for_emoji(emoji)
         if score is None:
             return None
-        movie_id = await self.movie_for_card(message_id)
+        self._looking_up += 1
+        try:
+            movie_id = await self.movie_for_card(message_id)
+        finally:
+            self._looking_up -= 1
         if movie_id is None:
             return None
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -146,7 +170,7 @@ class RatingService:
             seen = (await s.ratings.seen_for(movie.id, [member_id])).get(member_id, set())
             summary = (await s.movies.summaries([movie.id]))[movie.id]
         tidy = tuple((movie.id, member_id, other) for other in sorted(seen) if other != score)
-        await self._notify(RatingsChanged(frozenset({movie.id}), tidy))
+        self._notify(RatingsChanged(frozenset({movie.id}), tidy))
         return summary
 
     async def unrate(self, movie: Movie, member_id: int) -> bool:
@@ -154,7 +178,7 @@ class RatingService:
             removed = await s.ratings.delete(movie.id, member_id)
             seen = (await s.ratings.seen_for(movie.id, [member_id])).get(member_id, set())
         tidy = tuple((movie.id, member_id, score) for score in sorted(seen))
-        await self._notify(RatingsChanged(frozenset({movie.id}), tidy))
+        self._notify(RatingsChanged(frozenset({movie.id}), tidy))
         return removed
 
     async def my_rating(self, movie: Movie, member_id: int) -> int | None:
@@ -248,7 +272,7 @@ class RatingService:
         for item in items:
             if item.done is not None and not item.done.done():
                 item.done.set_result(None)
-        await self._notify(RatingsChanged(frozenset(plan.movies), tidy, reactions=len(items)))
+        self._notify(RatingsChanged(frozenset(plan.movies), tidy, reactions=len(items)))
 
     async def _commit_reconcile(self, item: _Reconcile) -> None:
         try:
@@ -264,7 +288,7 @@ class RatingService:
         item.done.set_result(result)
         tidy = tuple((item.movie_id, member, score) for member, score in result.extra)
         if result.changes or tidy:
-            await self._notify(RatingsChanged(frozenset({item.movie_id}), tidy))
+            self._notify(RatingsChanged(frozenset({item.movie_id}), tidy))
 
     async def _commit_forget(self, item: _Forget) -> None:
         try:
@@ -276,12 +300,9 @@ class RatingService:
             return
         item.done.set_result(None)
 
-    async def _notify(self, event: RatingsChanged) -> None:
-        for listener in self._listeners:
-            try:
-                await listener(event)
-            except Exception:
-                log.exception("a ratings listener failed")
+    def _notify(self, event: RatingsChanged) -> None:
+        for queue in self._subscribers:
+            queue.put_nowait(event)
 
 
 async def _tidy_after(

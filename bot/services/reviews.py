@@ -1,16 +1,20 @@
 """Reviews: one per member per movie, written, edited, deleted, read, and voted helpful.
 
-Posting is the cog's job (it talks to Discord); this service keeps the database true to what was
-posted. Writing is three steps so that nothing is kept when posting fails: :meth:`create`
-reserves the review (one per member per movie), the cog posts it, then :meth:`record_parts`
-stores where it went — or :meth:`discard` removes the reservation.
+This service owns the steps of posting, editing and deleting a review, and their undo; it reaches
+Discord through a :class:`ReviewPublisher` that ``cogs/reviews`` implements. Writing is three
+steps so that nothing is kept when posting fails: the review is reserved (one per member per
+movie), the publisher posts it, then where it went is recorded — or the posted messages are
+deleted again and the reservation removed. One publish or delete at a time per review, so a
+double-clicked edit or a delete racing a write never leaves orphaned messages.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.domain.clock import Clock, to_db
 from bot.domain.errors import Duplicate, NotFound
@@ -49,10 +53,86 @@ class ReviewPage:
     reviews: list[Review]
 
 
+class ReviewPublisher(Protocol):
+    """The Discord side of one review command (the reviews channel and the author are known)."""
+
+    async def open_thread(self, movie: Movie) -> Movie:
+        """Make sure the movie's spoiler thread is open (re-made if it is gone)."""
+        ...
+
+    async def publish(self, review: Review, movie: Movie, draft: ReviewDraft) -> list[PostedPart]:
+        """Post (or re-post over its old messages) ``draft``; every message it is now made of.
+        When posting fails, the messages made by this call are deleted and the error goes up."""
+        ...
+
+    async def delete(self, parts: list[PostedPart], *, quiet: bool = False) -> None:
+        """Delete posted messages (``quiet``: while undoing, when another error is reported)."""
+        ...
+
+    def card_changed(self, movie_id: int) -> None:
+        """The movie's card shows the number of reviews: refresh it soon."""
+        ...
+
+
 class ReviewService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._turns: dict[int, asyncio.Lock] = {}
+
+    def _turn(self, review_id: int) -> asyncio.Lock:
+        """One publish or delete at a time per review."""
+        return self._turns.setdefault(review_id, asyncio.Lock())
+
+    # -- the use cases that touch Discord -----------------------------------------------------
+    async def post(
+        self, movie: Movie, author_id: int, draft: ReviewDraft, publisher: ReviewPublisher
+    ) -> tuple[Movie, Review]:
+        """Reserve, post and record a new review; nothing is kept when posting fails."""
+        if draft.spoilers:
+            movie = await publisher.open_thread(movie)
+        review = await self.create(movie, author_id, draft)
+        parts: list[PostedPart] = []
+        try:
+            # Recorded inside the turn: a delete waiting for it then sees every posted part.
+            async with self._turn(review.id):
+                parts = await publisher.publish(review, movie, draft)
+                review = await self.record_parts(review, parts)
+        except BaseException:
+            await publisher.delete(parts, quiet=True)  # posted, but not recorded
+            await self.discard(review)
+            raise
+        publisher.card_changed(movie.id)
+        return movie, review
+
+    async def edit(
+        self, movie: Movie, author_id: int, draft: ReviewDraft, publisher: ReviewPublisher
+    ) -> tuple[Movie, Review]:
+        """Re-post an edited review over its old messages (stale ones are deleted) and save it."""
+        if draft.spoilers:
+            movie = await publisher.open_thread(movie)
+        review = await self.mine(movie, author_id)
+        async with self._turn(review.id):
+            review = await self.mine(movie, author_id)  # its parts, now
+            parts = await publisher.publish(review, movie, draft)
+            try:
+                review = await self.save_edit(review, draft, parts)
+            except NotFound:  # deleted while it was being re-posted: leave nothing behind
+                await publisher.delete(parts, quiet=True)
+                raise
+        return movie, review
+
+    async def delete(
+        self, movie: Movie, review: Review, actor_id: int, publisher: ReviewPublisher
+    ) -> Review:
+        """Delete a review's messages, then the review (checked by :meth:`check_may_delete`)."""
+        async with self._turn(review.id):
+            # Read again in the turn: an edit or a write that held it may have changed the parts.
+            review = await self.find(movie, review.author_id, actor_id=actor_id)
+            await publisher.delete(list(review.parts))
+            await self.remove(review)
+        publisher.card_changed(movie.id)
+        return review
 
     # -- input -------------------------------------------------------------------------------
     @staticmethod

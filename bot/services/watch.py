@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import math
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,6 +33,22 @@ from bot.domain.errors import BotMissingPermissions, Duplicate, InvalidInput
 from bot.domain.links import message_link
 from bot.domain.movies import Movie
 from bot.domain.recommend import Rating, predict_club, recommend
+from bot.domain.watch import (
+    POLL_ANSWERS_MAX,
+    POLL_ANSWERS_MIN,
+    GuildSchedule,
+    PickPlan,
+    PollAnswer,
+    PollState,
+    PoolEntry,
+    WatchRun,
+    best_predicted,
+    marker,
+    poll_hours,
+    poll_question,
+    poll_winner,
+    watched_movies,
+)
 from bot.domain.weeks import (
     due_run,
     next_run_after,
@@ -46,36 +61,14 @@ from bot.domain.weeks import (
     week_key,
 )
 from bot.services.club import ClubService
-from bot.storage.database import Database
-from bot.storage.session import Session
-from bot.storage.watch import (
-    GuildSchedule,
-    PickPlan,
-    PollAnswer,
-    PollState,
-    PoolEntry,
-    WatchRun,
-)
+from bot.storage.database import Database, Session
 
 log = logging.getLogger(__name__)
 
-POLL_ANSWERS_MAX = 10  # Discord's limit
-POLL_ANSWERS_MIN = 2  # fewer is not a vote
-POLL_HOURS_MIN, POLL_HOURS_MAX = 1, 768  # Discord: whole hours, up to 32 days
-POLL_HOURS_UNSCHEDULED = 7 * 24
 RECOMMENDATIONS = 3
 HISTORY_SHOWN = 20
 RETRY_AFTER = timedelta(minutes=5)  # a run that failed waits this long before the loop retries
 TICK_CONCURRENCY = 25  # guilds run side by side in one tick (the publisher paces the requests)
-
-
-def marker(week: str) -> str:
-    """What identifies a week's post in its channel: the pick's footer, the poll's question."""
-    return f"Weekly pick · {week}"
-
-
-def poll_question(week: str) -> str:
-    return f"What should we watch next? ({marker(week)})"
 
 
 # -- what the Discord side sees ------------------------------------------------------------------
@@ -216,71 +209,6 @@ class History:
     total: int
 
 
-# -- pure rules ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Candidate:
-    entry: PoolEntry
-    votes: int
-
-
-def poll_winner(
-    pool: Sequence[PoolEntry], answers: Sequence[PollAnswer], picks_by_member: Mapping[int, int]
-) -> tuple[PoolEntry, int] | None:
-    """The pool movie with the most votes (at least one); ties go to the suggester with the
-    fewest previous picks, then to the oldest suggestion."""
-    in_pool = {entry.movie.id: entry for entry in pool}
-    voted = [
-        _Candidate(in_pool[a.movie_id], a.votes)
-        for a in answers
-        if a.votes and a.movie_id in in_pool
-    ]
-    if not voted:
-        return None
-    best = min(
-        voted,
-        key=lambda c: (
-            -c.votes,
-            picks_by_member.get(c.entry.suggested_by, 0),
-            c.entry.suggested_at,
-            c.entry.id,
-        ),
-    )
-    return best.entry, best.votes
-
-
-def best_predicted(
-    pool: Sequence[PoolEntry], predictions: Mapping[int, float]
-) -> tuple[PoolEntry, float] | None:
-    """The pool movie with the best predicted club rating; ties to the oldest suggestion."""
-    rated = [entry for entry in pool if entry.movie.id in predictions]
-    if not rated:
-        return None
-    best = min(
-        rated,
-        key=lambda e: (-round(predictions[e.movie.id], 9), e.suggested_at, e.id),
-    )
-    return best, predictions[best.movie.id]
-
-
-def poll_hours(now: datetime, next_post: datetime | None) -> int:
-    """Whole hours until the next post, rounded up, within Discord's 1..768."""
-    if next_post is None:
-        return POLL_HOURS_UNSCHEDULED
-    hours = math.ceil((next_post - now).total_seconds() / 3600)
-    return max(POLL_HOURS_MIN, min(POLL_HOURS_MAX, hours))
-
-
-def watched_movies(ratings: Sequence[Rating], picked: Collection[int]) -> set[int]:
-    """What the club has watched: every pick, and every movie rated by at least half of the
-    members who rate (anyone who rated anything)."""
-    raters = {member for member, _, _ in ratings}
-    needed = math.ceil(len(raters) / 2)
-    per_movie: dict[int, int] = defaultdict(int)
-    for _, movie, _ in ratings:
-        per_movie[movie] += 1
-    return set(picked) | {movie for movie, n in per_movie.items() if raters and n >= needed}
-
-
 @dataclass
 class _GuildState:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -354,12 +282,15 @@ class WatchService:
             saved = await s.watch.schedule(guild_id)
             last = await s.watch.last_posted(guild_id)
         assert saved is not None
-        last_week = last.week_key if last else None
         log.info("guild %d scheduled its weekly pick", guild_id)
-        next_post = next_run_after(saved.schedule, now, last_week)
-        return ScheduleInfo(
-            saved, next_post, saved.picks_channel_id or saved.channel_id, next_post <= now
-        )
+        return _schedule_info(saved, last, now)
+
+    async def schedule_info(self, guild_id: int) -> ScheduleInfo | None:
+        """The club's weekly slot and its next post, or None when no schedule is set."""
+        async with self._db.reader() as s:
+            saved = await s.watch.schedule(guild_id)
+            last = await s.watch.last_posted(guild_id)
+        return None if saved is None else _schedule_info(saved, last, self._clock.now())
 
     # -- the loop ----------------------------------------------------------------------------
     async def due_guilds(self, guild_ids: Collection[int]) -> list[int]:
@@ -747,6 +678,13 @@ async def _pick_of(s: Session, run: WatchRun) -> PickPlan | None:
         run.pick_reason,
         run.pick_votes,
         run.pick_predicted,
+    )
+
+
+def _schedule_info(saved: GuildSchedule, last: WatchRun | None, now: datetime) -> ScheduleInfo:
+    next_post = next_run_after(saved.schedule, now, last.week_key if last else None)
+    return ScheduleInfo(
+        saved, next_post, saved.picks_channel_id or saved.channel_id, next_post <= now
     )
 
 

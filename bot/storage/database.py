@@ -1,4 +1,6 @@
-"""The one ``Database`` of a process: a writer connection behind a lock, and a reader.
+"""The one ``Database`` of a process: a writer connection behind a lock, and a reader; the unit
+of work (:class:`Session`, every feature's repository on one connection and transaction) and the
+query helpers the repositories share (:class:`Queries`).
 
 Writes go through :meth:`Database.session`, one ``BEGIN IMMEDIATE … COMMIT`` per unit of work,
 rolled back on any exception (cancellation included). Reads that need no transaction go through
@@ -11,15 +13,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 from bot.domain.errors import StorageError
+from bot.storage.club import ClubRepository
+from bot.storage.meta import MetaRepository
 from bot.storage.migrator import Migration, bundled_migrations, migrate
-from bot.storage.session import Session
+from bot.storage.movies import MovieRepository
+from bot.storage.ratings import RatingRepository
+from bot.storage.reviews import ReviewRepository
+from bot.storage.watch import WatchRepository
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,68 @@ async def _connect(target: str, *, uri: bool = False) -> aiosqlite.Connection:
     for pragma in _PRAGMAS:
         await conn.execute(pragma)
     return conn
+
+
+class Queries:
+    """One connection and the small helpers every repository uses on it."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    # Reads run to completion in one call on the database thread. A cursor left open across an
+    # ``await`` would keep a read transaction open on the shared reader connection, and every
+    # other task's read would see that old snapshot instead of the latest commit.
+    async def one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        rows = await self.all(sql, params)
+        return rows[0] if rows else None
+
+    async def all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        rows: Iterable[sqlite3.Row] = await self.conn.execute_fetchall(sql, tuple(params))
+        return list(rows)
+
+    async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = await self.one(sql, params)
+        return None if row is None else row[0]
+
+    async def write(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run a statement; returns the new rowid for an INSERT, else the rows changed."""
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            if sql.lstrip().upper().startswith("INSERT"):
+                return int(cursor.lastrowid or 0)
+            return int(cursor.rowcount)
+
+
+class Session:
+    """A unit of work: the repositories of every feature, sharing one connection and
+    transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self._q = Queries(conn)
+
+    @cached_property
+    def club(self) -> ClubRepository:
+        return ClubRepository(self._q)
+
+    @cached_property
+    def movies(self) -> MovieRepository:
+        return MovieRepository(self._q)
+
+    @cached_property
+    def ratings(self) -> RatingRepository:
+        return RatingRepository(self._q)
+
+    @cached_property
+    def reviews(self) -> ReviewRepository:
+        return ReviewRepository(self._q)
+
+    @cached_property
+    def meta(self) -> MetaRepository:
+        return MetaRepository(self._q)
+
+    @cached_property
+    def watch(self) -> WatchRepository:
+        return WatchRepository(self._q)
 
 
 class Database:

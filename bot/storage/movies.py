@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
 from bot.domain.movies import Movie, MovieSort
 from bot.domain.ratings import RatingSummary
-from bot.storage.base import Repository
 
 _SELECT = (
     "SELECT id, guild_id, title, year, added_by, card_channel_id, card_message_id, thread_id "
     "FROM movies "
 )
+
+if TYPE_CHECKING:
+    from bot.storage.database import Queries
 _ORDER: dict[MovieSort, str] = {
     "recent": "m.added_at DESC, m.id DESC",
     "title": "m.title_key ASC, coalesce(m.year, 0) ASC, m.id ASC",
@@ -33,7 +36,10 @@ def _movie(row: sqlite3.Row) -> Movie:
     )
 
 
-class MovieRepository(Repository):
+class MovieRepository:
+    def __init__(self, q: Queries) -> None:
+        self._q = q
+
     async def add(
         self,
         guild_id: int,
@@ -44,7 +50,7 @@ class MovieRepository(Repository):
         added_by: int,
         added_at: str,
     ) -> Movie:
-        movie_id = await self._write(
+        movie_id = await self._q.write(
             "INSERT INTO movies (guild_id, title, title_key, year, added_by, added_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (guild_id, title, title_key, year, added_by, added_at),
@@ -52,53 +58,53 @@ class MovieRepository(Repository):
         return Movie(movie_id, guild_id, title, year, added_by)
 
     async def get(self, guild_id: int, movie_id: int) -> Movie | None:
-        row = await self._one(_SELECT + "WHERE guild_id = ? AND id = ?", (guild_id, movie_id))
+        row = await self._q.one(_SELECT + "WHERE guild_id = ? AND id = ?", (guild_id, movie_id))
         return None if row is None else _movie(row)
 
     async def by_id(self, movie_id: int) -> Movie | None:
-        row = await self._one(_SELECT + "WHERE id = ?", (movie_id,))
+        row = await self._q.one(_SELECT + "WHERE id = ?", (movie_id,))
         return None if row is None else _movie(row)
 
     async def with_cards(self, guild_id: int) -> list[Movie]:
-        rows = await self._all(
+        rows = await self._q.all(
             _SELECT + "WHERE guild_id = ? AND card_message_id IS NOT NULL ORDER BY id", (guild_id,)
         )
         return [_movie(r) for r in rows]
 
     async def by_identity(self, guild_id: int, title_key: str, year: int | None) -> Movie | None:
-        row = await self._one(
+        row = await self._q.one(
             _SELECT + "WHERE guild_id = ? AND title_key = ? AND coalesce(year, 0) = ?",
             (guild_id, title_key, year or 0),
         )
         return None if row is None else _movie(row)
 
     async def by_title_key(self, guild_id: int, title_key: str) -> list[Movie]:
-        rows = await self._all(
+        rows = await self._q.all(
             _SELECT + "WHERE guild_id = ? AND title_key = ? ORDER BY coalesce(year, 0)",
             (guild_id, title_key),
         )
         return [_movie(r) for r in rows]
 
     async def by_card(self, card_message_id: int) -> Movie | None:
-        row = await self._one(_SELECT + "WHERE card_message_id = ?", (card_message_id,))
+        row = await self._q.one(_SELECT + "WHERE card_message_id = ?", (card_message_id,))
         return None if row is None else _movie(row)
 
     async def all_for_guild(self, guild_id: int) -> list[Movie]:
         """The whole catalog, newest first (the order autocomplete shows for an empty query)."""
-        rows = await self._all(
+        rows = await self._q.all(
             _SELECT + "WHERE guild_id = ? ORDER BY added_at DESC, id DESC", (guild_id,)
         )
         return [_movie(r) for r in rows]
 
     async def count(self, guild_id: int) -> int:
         return int(
-            await self._scalar("SELECT count(*) FROM movies WHERE guild_id = ?", (guild_id,))
+            await self._q.scalar("SELECT count(*) FROM movies WHERE guild_id = ?", (guild_id,))
         )
 
     async def page(
         self, guild_id: int, sort: MovieSort, offset: int, limit: int
     ) -> list[tuple[Movie, RatingSummary]]:
-        rows = await self._all(
+        rows = await self._q.all(
             "SELECT m.id, m.guild_id, m.title, m.year, m.added_by, m.card_channel_id, "
             "m.card_message_id, m.thread_id, avg(r.score) AS avg_score, count(r.score) AS votes "
             "FROM movies m LEFT JOIN ratings r ON r.movie_id = m.id WHERE m.guild_id = ? "
@@ -113,7 +119,7 @@ class MovieRepository(Repository):
         counts: dict[int, dict[int, int]] = {movie_id: {} for movie_id in movie_ids}
         if movie_ids:
             marks = ", ".join("?" * len(movie_ids))
-            rows = await self._all(
+            rows = await self._q.all(
                 f"SELECT movie_id, score, count(*) AS n FROM ratings WHERE movie_id IN ({marks}) "
                 "GROUP BY movie_id, score",
                 movie_ids,
@@ -124,17 +130,17 @@ class MovieRepository(Repository):
 
     async def review_count(self, movie_id: int) -> int:
         return int(
-            await self._scalar("SELECT count(*) FROM reviews WHERE movie_id = ?", (movie_id,))
+            await self._q.scalar("SELECT count(*) FROM reviews WHERE movie_id = ?", (movie_id,))
         )
 
     async def set_card(self, movie_id: int, channel_id: int | None, message_id: int | None) -> None:
-        await self._write(
+        await self._q.write(
             "UPDATE movies SET card_channel_id = ?, card_message_id = ? WHERE id = ?",
             (channel_id, message_id, movie_id),
         )
 
     async def set_thread(self, movie_id: int, thread_id: int | None) -> None:
-        await self._write("UPDATE movies SET thread_id = ? WHERE id = ?", (thread_id, movie_id))
+        await self._q.write("UPDATE movies SET thread_id = ? WHERE id = ?", (thread_id, movie_id))
 
     async def delete(self, movie_id: int) -> None:
-        await self._write("DELETE FROM movies WHERE id = ?", (movie_id,))
+        await self._q.write("DELETE FROM movies WHERE id = ?", (movie_id,))

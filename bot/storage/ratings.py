@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from bot.domain.reactions import BatchPlan
-from bot.storage.base import Repository
+from bot.domain.ratings import BatchPlan
+
+if TYPE_CHECKING:
+    from bot.storage.database import Queries
 
 Source = Literal["reaction", "command"]
 
 
-class RatingRepository(Repository):
+class RatingRepository:
+    def __init__(self, q: Queries) -> None:
+        self._q = q
+
+    async def movie_for_card(self, message_id: int) -> int | None:
+        """The movie whose card is this message (the reaction hot path asks, then caches)."""
+        value = await self._q.scalar(
+            "SELECT id FROM movies WHERE card_message_id = ?", (message_id,)
+        )
+        return None if value is None else int(value)
+
     async def get(self, movie_id: int, member_id: int) -> int | None:
-        value = await self._scalar(
+        value = await self._q.scalar(
             "SELECT score FROM ratings WHERE movie_id = ? AND member_id = ?", (movie_id, member_id)
         )
         return None if value is None else int(value)
 
     async def put(self, movie_id: int, member_id: int, score: int, source: Source, at: str) -> None:
-        await self._write(
+        await self._q.write(
             "INSERT INTO ratings (movie_id, member_id, score, source, updated_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (movie_id, member_id) DO UPDATE SET "
             "score = excluded.score, source = excluded.source, updated_at = excluded.updated_at",
@@ -27,14 +39,14 @@ class RatingRepository(Repository):
         )
 
     async def delete(self, movie_id: int, member_id: int) -> bool:
-        removed = await self._write(
+        removed = await self._q.write(
             "DELETE FROM ratings WHERE movie_id = ? AND member_id = ?", (movie_id, member_id)
         )
         return removed > 0
 
     async def apply(self, plan: BatchPlan, at: str) -> None:
         """One batch of reaction changes: a handful of statements, however many events."""
-        conn = self._conn
+        conn = self._q.conn
         if plan.seen_remove:
             await conn.executemany(
                 "DELETE FROM card_reactions WHERE movie_id = ? AND member_id = ? AND score = ?",
@@ -69,14 +81,14 @@ class RatingRepository(Repository):
     async def forget_seen(self, movie_id: int, score: int | None = None) -> None:
         """The card's reactions are gone (cleared or deleted); ratings stay."""
         if score is None:
-            await self._write("DELETE FROM card_reactions WHERE movie_id = ?", (movie_id,))
+            await self._q.write("DELETE FROM card_reactions WHERE movie_id = ?", (movie_id,))
         else:
-            await self._write(
+            await self._q.write(
                 "DELETE FROM card_reactions WHERE movie_id = ? AND score = ?", (movie_id, score)
             )
 
     async def seen_on_card(self, movie_id: int) -> dict[int, set[int]]:
-        rows = await self._all(
+        rows = await self._q.all(
             "SELECT member_id, score FROM card_reactions WHERE movie_id = ?", (movie_id,)
         )
         seen: dict[int, set[int]] = defaultdict(set)
@@ -88,7 +100,7 @@ class RatingRepository(Repository):
         seen: dict[int, set[int]] = defaultdict(set)
         for start in range(0, len(member_ids), 500):
             chunk = member_ids[start : start + 500]
-            rows = await self._all(
+            rows = await self._q.all(
                 "SELECT member_id, score FROM card_reactions WHERE movie_id = ? "
                 f"AND member_id IN ({', '.join('?' * len(chunk))})",
                 (movie_id, *chunk),
@@ -102,7 +114,7 @@ class RatingRepository(Repository):
         seen: dict[tuple[int, int], set[int]] = defaultdict(set)
         for start in range(0, len(pairs), 400):
             chunk = pairs[start : start + 400]
-            rows = await self._all(
+            rows = await self._q.all(
                 "SELECT movie_id, member_id, score FROM card_reactions "
                 f"WHERE (movie_id, member_id) IN (VALUES {', '.join(['(?, ?)'] * len(chunk))})",
                 [value for pair in chunk for value in pair],
@@ -113,7 +125,7 @@ class RatingRepository(Repository):
 
     async def all_for_guild(self, guild_id: int) -> list[tuple[int, int, int]]:
         """(member_id, movie_id, score) for every rating in the club — the recommender's input."""
-        rows = await self._all(
+        rows = await self._q.all(
             "SELECT r.member_id, r.movie_id, r.score FROM ratings r "
             "JOIN movies m ON m.id = r.movie_id WHERE m.guild_id = ?",
             (guild_id,),

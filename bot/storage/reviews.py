@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bot.domain.reviews import PostedPart, Review, ReviewDraft
-from bot.storage.base import Repository
 
 _SELECT = (
     "SELECT r.id, r.movie_id, r.author_id, r.headline, r.body, r.spoilers, r.rating, "
@@ -15,6 +15,9 @@ _SELECT = (
     "(SELECT count(*) FROM helpful_votes h WHERE h.review_id = r.id) AS helpful "
     "FROM reviews r "
 )
+
+if TYPE_CHECKING:
+    from bot.storage.database import Queries
 
 
 def _review(row: sqlite3.Row) -> Review:
@@ -32,20 +35,23 @@ def _review(row: sqlite3.Row) -> Review:
     )
 
 
-class ReviewRepository(Repository):
+class ReviewRepository:
+    def __init__(self, q: Queries) -> None:
+        self._q = q
+
     # -- reviews -----------------------------------------------------------------------------
     async def get(self, movie_id: int, author_id: int) -> Review | None:
-        row = await self._one(
+        row = await self._q.one(
             _SELECT + "WHERE r.movie_id = ? AND r.author_id = ?", (movie_id, author_id)
         )
         return None if row is None else await self._with_parts(_review(row))
 
     async def by_id(self, review_id: int) -> Review | None:
-        row = await self._one(_SELECT + "WHERE r.id = ?", (review_id,))
+        row = await self._q.one(_SELECT + "WHERE r.id = ?", (review_id,))
         return None if row is None else await self._with_parts(_review(row))
 
     async def add(self, movie_id: int, author_id: int, draft: ReviewDraft, at: str) -> Review:
-        review_id = await self._write(
+        review_id = await self._q.write(
             "INSERT INTO reviews (movie_id, author_id, headline, body, spoilers, rating, "
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -72,7 +78,7 @@ class ReviewRepository(Repository):
         )
 
     async def update(self, review: Review, draft: ReviewDraft, at: str) -> Review:
-        await self._write(
+        await self._q.write(
             "UPDATE reviews SET headline = ?, body = ?, spoilers = ?, rating = ?, updated_at = ? "
             "WHERE id = ?",
             (draft.headline, draft.body, int(draft.spoilers), draft.rating, at, review.id),
@@ -88,13 +94,13 @@ class ReviewRepository(Repository):
 
     async def delete(self, review_id: int) -> bool:
         """The review, its posted-message rows and its votes (ON DELETE CASCADE)."""
-        return await self._write("DELETE FROM reviews WHERE id = ?", (review_id,)) > 0
+        return await self._q.write("DELETE FROM reviews WHERE id = ?", (review_id,)) > 0
 
     async def count(self, movie_id: int, author_id: int | None = None) -> int:
         sql, params = "SELECT count(*) FROM reviews WHERE movie_id = ?", [movie_id]
         if author_id is not None:
             sql, params = sql + " AND author_id = ?", [*params, author_id]
-        return int(await self._scalar(sql, params))
+        return int(await self._q.scalar(sql, params))
 
     async def page(
         self, movie_id: int, author_id: int | None, offset: int, limit: int
@@ -103,7 +109,7 @@ class ReviewRepository(Repository):
         sql, params = _SELECT + "WHERE r.movie_id = ?", [movie_id]
         if author_id is not None:
             sql, params = sql + " AND r.author_id = ?", [*params, author_id]
-        rows = await self._all(
+        rows = await self._q.all(
             sql + " ORDER BY helpful DESC, r.created_at ASC, r.id ASC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
@@ -114,8 +120,8 @@ class ReviewRepository(Repository):
     # -- posted messages ---------------------------------------------------------------------
     async def replace_parts(self, review_id: int, parts: list[PostedPart]) -> None:
         """What is on Discord now: the old rows go, these come in."""
-        await self._write("DELETE FROM review_messages WHERE review_id = ?", (review_id,))
-        await self._conn.executemany(
+        await self._q.write("DELETE FROM review_messages WHERE review_id = ?", (review_id,))
+        await self._q.conn.executemany(
             "INSERT INTO review_messages (review_id, channel_id, message_id, part, in_thread) "
             "VALUES (?, ?, ?, ?, ?)",
             [(review_id, p.channel_id, p.message_id, p.part, int(p.in_thread)) for p in parts],
@@ -123,7 +129,7 @@ class ReviewRepository(Repository):
 
     async def by_message(self, message_id: int) -> tuple[int, int] | None:
         """(review id, author id) of the review a posted message belongs to."""
-        row = await self._one(
+        row = await self._q.one(
             "SELECT r.id, r.author_id FROM review_messages m JOIN reviews r ON r.id = m.review_id "
             "WHERE m.message_id = ?",
             (message_id,),
@@ -139,7 +145,7 @@ class ReviewRepository(Repository):
         if not review_ids:
             return found
         marks = ", ".join("?" * len(review_ids))
-        rows = await self._all(
+        rows = await self._q.all(
             "SELECT review_id, channel_id, message_id, part, in_thread FROM review_messages "
             f"WHERE review_id IN ({marks}) ORDER BY review_id, in_thread, part",
             review_ids,
@@ -155,14 +161,14 @@ class ReviewRepository(Repository):
     # -- helpful votes -----------------------------------------------------------------------
     async def add_vote(self, review_id: int, member_id: int) -> bool:
         """True when the vote is new (a second 👍 from the same member changes nothing)."""
-        async with self._conn.execute(
+        async with self._q.conn.execute(
             "INSERT OR IGNORE INTO helpful_votes (review_id, member_id) VALUES (?, ?)",
             (review_id, member_id),
         ) as cursor:
             return cursor.rowcount > 0
 
     async def remove_vote(self, review_id: int, member_id: int) -> bool:
-        removed = await self._write(
+        removed = await self._q.write(
             "DELETE FROM helpful_votes WHERE review_id = ? AND member_id = ?",
             (review_id, member_id),
         )
@@ -170,7 +176,7 @@ class ReviewRepository(Repository):
 
     async def helpful(self, review_id: int) -> int:
         return int(
-            await self._scalar(
+            await self._q.scalar(
                 "SELECT count(*) FROM helpful_votes WHERE review_id = ?", (review_id,)
             )
         )

@@ -4,104 +4,32 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import time
-from typing import Literal
+from typing import TYPE_CHECKING
 
 from bot.domain.movies import Movie
-from bot.domain.weeks import Schedule
-from bot.storage.base import Repository
-
-RunStatus = Literal["started", "posted", "skipped"]
-PickReason = Literal["poll", "predicted"]
-PollState = Literal["planned", "no_permission", "too_few_movies"]
+from bot.domain.watch import (
+    GuildSchedule,
+    PickPlan,
+    PollAnswer,
+    PollState,
+    PoolEntry,
+    ScheduleState,
+    WatchRun,
+)
 
 _MOVIE_COLUMNS = (
     "m.id AS m_id, m.guild_id AS m_guild_id, m.title AS m_title, m.year AS m_year, "
     "m.added_by AS m_added_by, m.card_channel_id AS m_card_channel_id, "
     "m.card_message_id AS m_card_message_id, m.thread_id AS m_thread_id"
 )
+
+if TYPE_CHECKING:
+    from bot.storage.database import Queries
 _RUN_COLUMNS = (
     "id, guild_id, week_key, status, started_at, posted_at, channel_id, pick_movie_id, "
     "pick_label, pick_suggested_by, pick_suggested_at, pick_reason, pick_votes, pick_predicted, "
     "poll_state, pick_message_id, poll_message_id, poll_closed, thread_id"
 )
-
-
-@dataclass(frozen=True)
-class PoolEntry:
-    id: int
-    movie: Movie
-    suggested_by: int
-    suggested_at: str
-
-
-@dataclass(frozen=True)
-class GuildSchedule:
-    """A guild's weekly slot, with the club settings the run needs (zone, picks channel)."""
-
-    guild_id: int
-    weekday: int
-    time: str  # "HH:MM", wall clock in ``timezone``
-    channel_id: int  # where /watch schedule was used, or the channel it named
-    timezone: str
-    picks_channel_id: int | None
-
-    @property
-    def schedule(self) -> Schedule:
-        hour, minute = (int(part) for part in self.time.split(":"))
-        return Schedule(self.weekday, time(hour, minute), self.timezone)
-
-
-@dataclass(frozen=True)
-class ScheduleState:
-    """A schedule and what the runs table says about it: all the loop needs to decide."""
-
-    schedule: GuildSchedule
-    last_posted_week: str | None
-    open_week: str | None  # the oldest 'started' run, when there is one
-
-
-@dataclass(frozen=True)
-class PickPlan:
-    """This week's pick as decided when the run starts (kept for a retry after a crash)."""
-
-    movie: Movie
-    suggested_by: int
-    suggested_at: str
-    reason: PickReason
-    votes: int | None
-    predicted: float | None
-
-
-@dataclass(frozen=True)
-class WatchRun:
-    id: int
-    guild_id: int
-    week_key: str
-    status: RunStatus
-    started_at: str
-    posted_at: str | None
-    channel_id: int
-    pick_movie_id: int | None
-    pick_label: str | None
-    pick_suggested_by: int | None
-    pick_suggested_at: str | None
-    pick_reason: PickReason | None
-    pick_votes: int | None
-    pick_predicted: float | None
-    poll_state: PollState
-    pick_message_id: int | None
-    poll_message_id: int | None
-    poll_closed: bool
-    thread_id: int | None
-
-
-@dataclass(frozen=True)
-class PollAnswer:
-    answer_id: int  # 1-based, in the order the answers were sent
-    movie_id: int
-    votes: int | None  # None until the poll has been ended and counted
 
 
 def _movie(row: sqlite3.Row) -> Movie:
@@ -163,11 +91,14 @@ _SCHEDULE_SELECT = (
 )
 
 
-class WatchRepository(Repository):
+class WatchRepository:
+    def __init__(self, q: Queries) -> None:
+        self._q = q
+
     # -- the pool ----------------------------------------------------------------------------
     async def pool(self, guild_id: int) -> list[PoolEntry]:
         """The pool, longest-waiting suggestion first."""
-        rows = await self._all(
+        rows = await self._q.all(
             f"SELECT p.id, p.suggested_by, p.suggested_at, {_MOVIE_COLUMNS} "
             "FROM watch_pool p JOIN movies m ON m.id = p.movie_id "
             "WHERE p.guild_id = ? ORDER BY p.suggested_at, p.id",
@@ -176,7 +107,7 @@ class WatchRepository(Repository):
         return [_entry(row) for row in rows]
 
     async def pool_entry(self, guild_id: int, movie_id: int) -> PoolEntry | None:
-        row = await self._one(
+        row = await self._q.one(
             f"SELECT p.id, p.suggested_by, p.suggested_at, {_MOVIE_COLUMNS} "
             "FROM watch_pool p JOIN movies m ON m.id = p.movie_id "
             "WHERE p.guild_id = ? AND p.movie_id = ?",
@@ -185,21 +116,21 @@ class WatchRepository(Repository):
         return None if row is None else _entry(row)
 
     async def add_to_pool(self, guild_id: int, movie_id: int, member_id: int, at: str) -> int:
-        return await self._write(
+        return await self._q.write(
             "INSERT INTO watch_pool (guild_id, movie_id, suggested_by, suggested_at) "
             "VALUES (?, ?, ?, ?)",
             (guild_id, movie_id, member_id, at),
         )
 
     async def remove_from_pool(self, guild_id: int, movie_id: int) -> bool:
-        removed = await self._write(
+        removed = await self._q.write(
             "DELETE FROM watch_pool WHERE guild_id = ? AND movie_id = ?", (guild_id, movie_id)
         )
         return removed > 0
 
     async def return_to_pool(self, guild_id: int, movie_id: int, member_id: int, at: str) -> None:
         """Put back a pick that was never posted, with its original suggester and time."""
-        await self._write(
+        await self._q.write(
             "INSERT OR IGNORE INTO watch_pool (guild_id, movie_id, suggested_by, suggested_at) "
             "VALUES (?, ?, ?, ?)",
             (guild_id, movie_id, member_id, at),
@@ -207,13 +138,13 @@ class WatchRepository(Repository):
 
     # -- schedules ---------------------------------------------------------------------------
     async def schedule(self, guild_id: int) -> GuildSchedule | None:
-        row = await self._one(_SCHEDULE_SELECT + "WHERE s.guild_id = ?", (guild_id,))
+        row = await self._q.one(_SCHEDULE_SELECT + "WHERE s.guild_id = ?", (guild_id,))
         return None if row is None else _schedule(row)
 
     async def save_schedule(
         self, guild_id: int, weekday: int, at_time: str, channel_id: int, now: str
     ) -> None:
-        await self._write(
+        await self._q.write(
             "INSERT INTO watch_schedules (guild_id, weekday, time, channel_id, created_at, "
             "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
             "weekday = excluded.weekday, time = excluded.time, channel_id = excluded.channel_id, "
@@ -223,7 +154,7 @@ class WatchRepository(Repository):
 
     async def schedule_states(self) -> list[ScheduleState]:
         """Every schedule with its guild's last posted week and any unfinished run: one query."""
-        rows = await self._all(
+        rows = await self._q.all(
             "SELECT s.guild_id, s.weekday, s.time, s.channel_id, "
             "coalesce(g.timezone, 'UTC') AS timezone, g.picks_channel_id, "
             "(SELECT max(r.week_key) FROM watch_runs r "
@@ -236,26 +167,26 @@ class WatchRepository(Repository):
         return [ScheduleState(_schedule(r), r["last_posted"], r["open_week"]) for r in rows]
 
     async def guilds_with_open_runs(self) -> list[int]:
-        rows = await self._all(
+        rows = await self._q.all(
             "SELECT DISTINCT guild_id FROM watch_runs WHERE status = 'started' ORDER BY guild_id"
         )
         return [row[0] for row in rows]
 
     # -- runs --------------------------------------------------------------------------------
     async def run_for_week(self, guild_id: int, week_key: str) -> WatchRun | None:
-        row = await self._one(
+        row = await self._q.one(
             f"SELECT {_RUN_COLUMNS} FROM watch_runs WHERE guild_id = ? AND week_key = ?",
             (guild_id, week_key),
         )
         return None if row is None else _run(row)
 
     async def run_by_id(self, run_id: int) -> WatchRun | None:
-        row = await self._one(f"SELECT {_RUN_COLUMNS} FROM watch_runs WHERE id = ?", (run_id,))
+        row = await self._q.one(f"SELECT {_RUN_COLUMNS} FROM watch_runs WHERE id = ?", (run_id,))
         return None if row is None else _run(row)
 
     async def open_runs(self, guild_id: int) -> list[WatchRun]:
         """Runs recorded as started and never finished, oldest first."""
-        rows = await self._all(
+        rows = await self._q.all(
             f"SELECT {_RUN_COLUMNS} FROM watch_runs WHERE guild_id = ? AND status = 'started' "
             "ORDER BY week_key",
             (guild_id,),
@@ -264,7 +195,7 @@ class WatchRepository(Repository):
 
     async def last_posted(self, guild_id: int, before_week: str | None = None) -> WatchRun | None:
         """The latest posted run (before ``before_week`` when given)."""
-        row = await self._one(
+        row = await self._q.one(
             f"SELECT {_RUN_COLUMNS} FROM watch_runs "
             "WHERE guild_id = ? AND status = 'posted' AND (? IS NULL OR week_key < ?) "
             "ORDER BY week_key DESC LIMIT 1",
@@ -284,7 +215,7 @@ class WatchRepository(Repository):
         poll_movie_ids: Sequence[int],
     ) -> int:
         """Record the run as started, with its pick and its poll's movies in answer order."""
-        run_id = await self._write(
+        run_id = await self._q.write(
             "INSERT INTO watch_runs (guild_id, week_key, status, started_at, channel_id, "
             "pick_movie_id, pick_label, pick_suggested_by, pick_suggested_at, pick_reason, "
             "pick_votes, pick_predicted, poll_state) "
@@ -304,7 +235,7 @@ class WatchRepository(Repository):
                 poll_state,
             ),
         )
-        await self._conn.executemany(
+        await self._q.conn.executemany(
             "INSERT INTO watch_poll_answers (run_id, answer_id, movie_id) VALUES (?, ?, ?)",
             [(run_id, index, movie_id) for index, movie_id in enumerate(poll_movie_ids, 1)],
         )
@@ -318,7 +249,7 @@ class WatchRepository(Repository):
         poll_message_id: int | None,
         thread_id: int | None,
     ) -> None:
-        await self._write(
+        await self._q.write(
             "UPDATE watch_runs SET status = 'posted', posted_at = ?, pick_message_id = ?, "
             "poll_message_id = ?, thread_id = ? WHERE id = ? AND status = 'started'",
             (posted_at, pick_message_id, poll_message_id, thread_id, run_id),
@@ -326,23 +257,23 @@ class WatchRepository(Repository):
 
     async def retarget(self, run_id: int, channel_id: int) -> None:
         """An unfinished run whose channel was deleted posts in another one."""
-        await self._write(
+        await self._q.write(
             "UPDATE watch_runs SET channel_id = ? WHERE id = ? AND status = 'started'",
             (channel_id, run_id),
         )
 
     async def delete_started(self, run_id: int) -> None:
         """A started run of which nothing was posted (Discord refused the first message)."""
-        await self._write("DELETE FROM watch_runs WHERE id = ? AND status = 'started'", (run_id,))
+        await self._q.write("DELETE FROM watch_runs WHERE id = ? AND status = 'started'", (run_id,))
 
     async def mark_skipped(self, run_id: int) -> None:
-        await self._write(
+        await self._q.write(
             "UPDATE watch_runs SET status = 'skipped' WHERE id = ? AND status = 'started'",
             (run_id,),
         )
 
     async def poll_answers(self, run_id: int) -> list[PollAnswer]:
-        rows = await self._all(
+        rows = await self._q.all(
             "SELECT answer_id, movie_id, votes FROM watch_poll_answers WHERE run_id = ? "
             "ORDER BY answer_id",
             (run_id,),
@@ -351,18 +282,18 @@ class WatchRepository(Repository):
 
     async def record_poll_counts(self, run_id: int, counts: Mapping[int, int] | None) -> None:
         """The poll ended: its final counts per answer (None: the poll is gone, no votes)."""
-        await self._conn.executemany(
+        await self._q.conn.executemany(
             "UPDATE watch_poll_answers SET votes = ? WHERE run_id = ? AND answer_id = ?",
             [
                 (max(0, int((counts or {}).get(answer.answer_id, 0))), run_id, answer.answer_id)
                 for answer in await self.poll_answers(run_id)
             ],
         )
-        await self._write("UPDATE watch_runs SET poll_closed = 1 WHERE id = ?", (run_id,))
+        await self._q.write("UPDATE watch_runs SET poll_closed = 1 WHERE id = ?", (run_id,))
 
     # -- history -----------------------------------------------------------------------------
     async def posted_runs(self, guild_id: int, limit: int) -> list[WatchRun]:
-        rows = await self._all(
+        rows = await self._q.all(
             f"SELECT {_RUN_COLUMNS} FROM watch_runs WHERE guild_id = ? AND status = 'posted' "
             "ORDER BY week_key DESC LIMIT ?",
             (guild_id, limit),
@@ -371,7 +302,7 @@ class WatchRepository(Repository):
 
     async def count_posted(self, guild_id: int) -> int:
         return int(
-            await self._scalar(
+            await self._q.scalar(
                 "SELECT count(*) FROM watch_runs WHERE guild_id = ? AND status = 'posted'",
                 (guild_id,),
             )
@@ -379,7 +310,7 @@ class WatchRepository(Repository):
 
     async def picked_movies(self, guild_id: int) -> dict[int, str]:
         """Movie id -> the week it was picked, for every pick that was posted or is going out."""
-        rows = await self._all(
+        rows = await self._q.all(
             "SELECT pick_movie_id, min(week_key) FROM watch_runs WHERE guild_id = ? "
             "AND status IN ('started', 'posted') AND pick_movie_id IS NOT NULL "
             "GROUP BY pick_movie_id",
@@ -389,7 +320,7 @@ class WatchRepository(Repository):
 
     async def picks_by_member(self, guild_id: int) -> dict[int, int]:
         """How many past picks each member suggested."""
-        rows = await self._all(
+        rows = await self._q.all(
             "SELECT pick_suggested_by, count(*) FROM watch_runs WHERE guild_id = ? "
             "AND status = 'posted' AND pick_suggested_by IS NOT NULL GROUP BY pick_suggested_by",
             (guild_id,),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import discord
 
 
@@ -16,3 +18,8 @@ def safe(text: str, limit: int | None = None) -> str:
 def plain_cap(text: str, limit: int) -> str:
     """Cap text that Discord shows without markdown (thread names, choice names)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def timestamp(instant: datetime, style: str = "F") -> str:
+    """A Discord timestamp: each member sees it in their own time zone."""
+    return f"<t:{int(instant.timestamp())}:{style}>"

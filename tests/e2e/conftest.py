@@ -76,10 +76,7 @@ class Club:
         """Wait for background work: reconciliation, queued ratings, card edits."""
         bot = self.bot
         assert bot is not None
-        task = bot.cards._reconciling
-        if task is not None:
-            await task
-        await bot.cards.refresher.settle()
+        await bot.card_sync.settle()
 
     async def stop(self) -> None:
         if self.bot is not None:

@@ -95,9 +95,13 @@ async def test_setup_refuses_unknown_timezone_and_members_without_manage_server(
     ok = await emu.slash(guild.admin, "club setup", timezone="Europe/Berlin")
     await ok.wait_done()
     assert await _rows(club, "SELECT timezone FROM guild_settings") == [("Europe/Berlin",)]
-    shown = await emu.slash(member, "club settings")
+    shown = await emu.slash(guild.admin, "club settings")
     await shown.wait_done()
     assert "Europe/Berlin" in shown.texts()
+    # /club is for admins now; members see the club's channels and schedule in /help.
+    hidden = await emu.slash(member, "club settings")
+    await hidden.wait_done()
+    assert "You need the **Manage Server** permission" in hidden.texts()
 
 
 BAD_INPUT = [
@@ -166,7 +170,7 @@ async def test_movie_list_pages_with_buttons_that_survive_a_restart(club: Club) 
     member = guild.add_member("erin")
     for i in range(12):
         assert club.bot is not None
-        await club.bot.services.movies.add(guild.id, member.id, f"Film {i:02d}", 2000)
+        await club.bot.services.movies.add_entry(guild.id, member.id, f"Film {i:02d}", 2000)
     listing = await emu.slash(member, "movie list", sort="title")
     await listing.wait_done()
     assert "Film 00" in listing.texts() and "Page 1/2" in listing.texts()
@@ -194,7 +198,7 @@ async def test_an_unexpected_error_shows_a_reference_never_a_traceback(
 
     monkeypatch.setattr(club.bot.services.club, "settings", broken)
     club.expected_error_logs = 1
-    itx = await club.emu.slash(club.guild.add_member("gus"), "club settings")
+    itx = await club.emu.slash(club.guild.admin, "club settings")
     await itx.wait_done()
     text = itx.texts()
     assert itx.ephemeral
@@ -209,7 +213,7 @@ async def test_an_unexpected_error_shows_a_reference_never_a_traceback(
 async def test_unknown_movie_gets_a_suggestion(club: Club) -> None:
     member = club.guild.add_member("hal")
     assert club.bot is not None
-    await club.bot.services.movies.add(club.guild.id, member.id, "Parasite", 2019)
+    await club.bot.services.movies.add_entry(club.guild.id, member.id, "Parasite", 2019)
     itx = await club.emu.slash(member, "movie info", movie="Parasit")
     await itx.wait_done()
     assert itx.ephemeral

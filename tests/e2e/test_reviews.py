@@ -55,7 +55,7 @@ async def _setup(club: Club, *, movies: str = "movies", card: bool = True) -> in
     await setup.wait_done()
     if not card:
         assert club.bot is not None
-        movie = await club.bot.services.movies.add(guild.id, guild.admin.id, MIRACLE, 2013)
+        movie = await club.bot.services.movies.add_entry(guild.id, guild.admin.id, MIRACLE, 2013)
         return movie.id
     add = await emu.slash(guild.admin, "movie add", title=MIRACLE, year=2013)
     await add.wait_done(timeout=10)

@@ -102,7 +102,7 @@ async def schedule(club: Club, **values: Any) -> Any:
     picks = club.guild.channel("picks")
     itx = await club.emu.slash(
         club.guild.admin,
-        "watch schedule",
+        "club schedule",
         weekday=values.get("weekday", "Friday"),
         time=values.get("time", "20:00"),
         timezone=values.get("timezone", "Europe/Berlin"),
@@ -122,7 +122,7 @@ async def suggest(club: Club, titles: list[str]) -> None:
 
 
 async def pick_now(club: Club, member: Any = None) -> Any:
-    itx = await club.emu.slash(member or club.guild.admin, "watch pick-now")
+    itx = await club.emu.slash(member or club.guild.admin, "club pick-now")
     await itx.wait_done(timeout=15)
     return itx
 
@@ -478,8 +478,8 @@ async def test_members_may_suggest_but_not_schedule_or_pick(club: Club) -> None:
     await catalog(club, TITLES[:1])
     member = club.guild.member("bob")
     for path, values in (
-        ("watch pick-now", {}),
-        ("watch schedule", {"weekday": "fri", "time": "8pm"}),
+        ("club pick-now", {}),
+        ("club schedule", {"weekday": "fri", "time": "8pm"}),
     ):
         itx = await club.emu.slash(member, path, **values)
         await itx.wait_done()
@@ -498,10 +498,10 @@ async def test_members_may_suggest_but_not_schedule_or_pick(club: Club) -> None:
 async def test_schedule_autocompletes_days_and_zones(club: Club) -> None:
     admin = club.guild.admin
     days = await club.emu.autocomplete(
-        admin, "watch schedule", focused="weekday", value="t", time="20:00"
+        admin, "club schedule", focused="weekday", value="t", time="20:00"
     )
     assert [c["name"] for c in days] == ["Tuesday", "Thursday"]
     zones = await club.emu.autocomplete(
-        admin, "watch schedule", focused="timezone", value="berl", weekday="Friday", time="20:00"
+        admin, "club schedule", focused="timezone", value="berl", weekday="Friday", time="20:00"
     )
     assert [c["value"] for c in zones] == ["Europe/Berlin"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.services.coalesce import Coalescer
+from cogs.ratings.coalesce import Coalescer
 
 
 async def test_a_burst_of_marks_runs_once_now_and_once_after_the_interval() -> None:

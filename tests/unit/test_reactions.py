@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.ratings import emoji_for_score
-from bot.domain.reactions import ReactionChange, plan_batch, reconcile_card
+from bot.domain.ratings import ReactionChange, emoji_for_score, plan_batch, reconcile_card
 from bot.services import Services
 
 
@@ -84,7 +83,7 @@ async def _wait(futures: list[asyncio.Future[None] | None]) -> None:
 
 
 async def test_writer_applies_a_shuffled_storm_exactly(services: Services) -> None:
-    movie = await services.movies.add(1, 1, "Heat", 1995)
+    movie = await services.movies.add_entry(1, 1, "Heat", 1995)
     await services.movies.attach_card(movie, 50, 500)
     ratings = services.ratings
     ratings.start()
@@ -110,7 +109,7 @@ async def test_writer_applies_a_shuffled_storm_exactly(services: Services) -> No
 
 
 async def test_other_emoji_and_other_messages_are_ignored(services: Services) -> None:
-    movie = await services.movies.add(1, 1, "Heat", 1995)
+    movie = await services.movies.add_entry(1, 1, "Heat", 1995)
     await services.movies.attach_card(movie, 50, 500)
     services.ratings.start()
     assert await services.ratings.on_reaction(500, 9, "👍", added=True) is None
@@ -122,17 +121,13 @@ async def test_other_emoji_and_other_messages_are_ignored(services: Services) ->
 async def test_rate_command_survives_reconciliation_and_tidies_old_reactions(
     services: Services,
 ) -> None:
-    movie = await services.movies.add(1, 1, "Heat", 1995)
+    movie = await services.movies.add_entry(1, 1, "Heat", 1995)
     await services.movies.attach_card(movie, 50, 500)
-    events = []
-
-    async def listen(event: object) -> None:
-        events.append(event)
-
-    services.ratings.subscribe(listen)
+    changes = services.ratings.subscribe()
     services.ratings.start()
     await _wait([await services.ratings.on_reaction(500, 9, emoji_for_score(4), added=True)])
     await services.ratings.rate(movie, 9, 8)
+    events = [changes.get_nowait() for _ in range(changes.qsize())]
     assert events[-1].tidy == ((movie.id, 9, 4),)
     # Nothing changed on the card while "offline": the /rate stays.
     services.ratings.hold(movie.id)
@@ -146,7 +141,7 @@ async def test_rate_command_survives_reconciliation_and_tidies_old_reactions(
 async def test_changes_parked_during_reconciliation_apply_after_it(
     services: Services, added_while_held: bool
 ) -> None:
-    movie = await services.movies.add(1, 1, "Heat", 1995)
+    movie = await services.movies.add_entry(1, 1, "Heat", 1995)
     await services.movies.attach_card(movie, 50, 500)
     services.ratings.start()
     services.ratings.hold(movie.id)
@@ -161,7 +156,7 @@ async def test_changes_parked_during_reconciliation_apply_after_it(
 async def test_clearing_reactions_after_queued_changes_keeps_ratings_and_forgets_all(
     services: Services,
 ) -> None:
-    movie = await services.movies.add(1, 1, "Heat", 1995)
+    movie = await services.movies.add_entry(1, 1, "Heat", 1995)
     await services.movies.attach_card(movie, 50, 500)
     ratings = services.ratings
     ratings.start()

@@ -23,7 +23,7 @@ THUMBS = "\N{THUMBS UP SIGN}"
 
 @pytest.fixture
 async def movie(services: Services) -> Movie:
-    return await services.movies.add(GUILD, ALICE, "Miracle in Cell No. 7", 2013)
+    return await services.movies.add_entry(GUILD, ALICE, "Miracle in Cell No. 7", 2013)
 
 
 def _draft(body: str = "A fine film.", *, spoilers: bool = False) -> ReviewDraft:
@@ -62,7 +62,7 @@ async def test_one_review_per_member_per_movie(services: Services, movie: Movie)
         await services.reviews.check_not_reviewed(movie, ALICE)
     await services.reviews.check_not_reviewed(movie, BOB)  # others still may
     await services.reviews.create(movie, BOB, _draft())
-    remake = await services.movies.add(GUILD, ALICE, "Miracle in Cell No. 7", 2019)
+    remake = await services.movies.add_entry(GUILD, ALICE, "Miracle in Cell No. 7", 2019)
     await services.reviews.create(remake, ALICE, _draft())  # another movie, another review
     page = await services.reviews.page(movie, None, 0)
     assert [r.author_id for r in page.reviews] == [ALICE, BOB]

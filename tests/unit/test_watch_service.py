@@ -21,6 +21,7 @@ import pytest
 from bot.domain.clock import ManualClock
 from bot.domain.errors import BotMissingPermissions, Duplicate, InvalidInput
 from bot.domain.movies import Movie
+from bot.domain.watch import PollAnswer, PoolEntry
 from bot.services import Services
 from bot.services.watch import (
     ChannelCheck,
@@ -38,8 +39,7 @@ from bot.services.watch import (
     watched_movies,
 )
 from bot.storage.database import Database
-from bot.storage.watch import PollAnswer, PoolEntry
-from bot.ui.watch import Pacer
+from cogs.watch.publisher import Pacer
 
 GUILD = 500
 PICKS = 600  # the picks channel
@@ -166,7 +166,8 @@ def publisher(clock: ManualClock) -> FakePublisher:
 
 async def _movies(services: Services, count: int, *, member: int = 1) -> list[Movie]:
     return [
-        await services.movies.add(GUILD, member, f"Film {i:02d}", 1990 + i) for i in range(count)
+        await services.movies.add_entry(GUILD, member, f"Film {i:02d}", 1990 + i)
+        for i in range(count)
     ]
 
 
@@ -894,7 +895,7 @@ async def test_guilds_due_together_each_get_their_poll_and_next_week_their_winne
     films: dict[int, list[Movie]] = {}
     for guild, channel in guilds.items():
         films[guild] = [
-            await services.movies.add(guild, 1, f"Film {i}", 2000 + i) for i in range(4)
+            await services.movies.add_entry(guild, 1, f"Film {i}", 2000 + i) for i in range(4)
         ]
         for movie in films[guild]:
             await services.watch.suggest(movie, 7)

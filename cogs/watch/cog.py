@@ -1,4 +1,5 @@
-"""/watch suggest, pool, schedule, pick-now and history — and the loop that posts weekly picks."""
+"""/watch suggest, pool and history — and the loop that posts weekly picks (admins set the
+schedule and run a pick now with ``/club``)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,10 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.services.movies import MovieService
-from bot.services.watch import RunResult, WatchService
+from bot.services.watch import Publisher, RunResult, WatchService
 from bot.ui.autocomplete import movie_choices
 from bot.ui.text import safe
-from bot.ui.watch import (
-    DiscordPublisher,
-    Pacer,
-    history_embed,
-    pool_embed,
-    run_reply,
-    schedule_reply,
-    timezone_choices,
-    weekday_choices,
-)
+from cogs.watch.embeds import history_embed, pool_embed
 
 if TYPE_CHECKING:
     from bot.client import ClubBot
@@ -39,7 +31,7 @@ class Watch(commands.GroupCog, group_name="watch", group_description="The weekly
         bot: ClubBot,
         watch: WatchService,
         movies: MovieService,
-        publisher: DiscordPublisher,
+        publisher: Publisher,
     ) -> None:
         self.bot = bot
         self.watch = watch
@@ -99,63 +91,3 @@ class Watch(commands.GroupCog, group_name="watch", group_description="The weekly
         assert interaction.guild_id is not None
         found = await self.watch.history(interaction.guild_id)
         await interaction.response.send_message(embed=history_embed(found))
-
-    @app_commands.command(name="schedule", description="When the weekly pick is posted")
-    @app_commands.describe(
-        weekday="Day of the week, e.g. Friday",
-        time="Time of day, e.g. 20:00 or 8pm",
-        timezone="IANA time zone, e.g. Europe/Berlin (default: the club's)",
-        channel="Where to post (becomes the club's picks channel)",
-    )
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.checks.has_permissions(manage_guild=True)
-    async def schedule(
-        self,
-        interaction: discord.Interaction[ClubBot],
-        weekday: str,
-        time: str,
-        timezone: str | None = None,
-        channel: discord.TextChannel | None = None,
-    ) -> None:
-        assert interaction.guild_id is not None and interaction.channel_id is not None
-        info = await self.watch.set_schedule(
-            interaction.guild_id,
-            weekday=weekday,
-            at=time,
-            timezone=timezone,
-            channel_id=channel.id if channel else None,
-            here_channel_id=interaction.channel_id,
-        )
-        check = self.publisher.check_channel(info.posts_in)
-        await interaction.response.send_message(schedule_reply(info, check), ephemeral=True)
-
-    @schedule.autocomplete("weekday")
-    async def _schedule_weekday(
-        self, interaction: discord.Interaction[ClubBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return weekday_choices(current)
-
-    @schedule.autocomplete("timezone")
-    async def _schedule_timezone(
-        self, interaction: discord.Interaction[ClubBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return timezone_choices(current)
-
-    @app_commands.command(name="pick-now", description="Post this week's pick now")
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.checks.has_permissions(manage_guild=True)
-    async def pick_now(self, interaction: discord.Interaction[ClubBot]) -> None:
-        assert interaction.guild_id is not None
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.watch.run(
-            interaction.guild_id,
-            self.publisher,
-            force=True,
-            here_channel_id=interaction.channel_id,
-        )
-        await interaction.followup.send(run_reply(result), ephemeral=True)
-
-
-async def setup(bot: ClubBot) -> None:
-    publisher = DiscordPublisher(bot, bot.cards, Pacer())
-    await bot.add_cog(Watch(bot, bot.services.watch, bot.services.movies, publisher))

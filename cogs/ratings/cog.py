@@ -1,4 +1,5 @@
-"""Rating: number reactions on cards (raw events only), /rate and /unrate."""
+"""Rating: number reactions on cards (raw events only), /rate and /unrate, and what moderators do
+to cards (delete one, clear its reactions)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from bot.domain.ratings import show_score
 from bot.services.movies import MovieService
 from bot.services.ratings import RatingService
 from bot.ui.autocomplete import movie_choices
-from bot.ui.cards import CardKeeper
 from bot.ui.text import safe
+from cogs.ratings.cards import CardPublisher
+from cogs.ratings.sync import CardSync
 
 if TYPE_CHECKING:
     from bot.client import ClubBot
@@ -22,15 +24,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@app_commands.guild_only()
 class Ratings(commands.Cog):
     def __init__(
-        self, bot_id: int, movies: MovieService, ratings: RatingService, cards: CardKeeper
+        self,
+        bot_id: int,
+        movies: MovieService,
+        ratings: RatingService,
+        cards: CardPublisher,
+        sync: CardSync,
     ) -> None:
         self.bot_id = bot_id
         self.movies = movies
         self.ratings = ratings
         self.cards = cards
+        self.sync = sync
 
     # -- reactions ---------------------------------------------------------------------------
     def _counts(self, event: discord.RawReactionActionEvent) -> bool:
@@ -54,19 +61,20 @@ class Ratings(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_reaction_clear(self, event: discord.RawReactionClearEvent) -> None:
-        await self.cards.reactions_cleared(event.message_id, None)
+        await self.sync.reactions_cleared(event.message_id, None)
 
     @commands.Cog.listener()
     async def on_raw_reaction_clear_emoji(self, event: discord.RawReactionClearEmojiEvent) -> None:
-        await self.cards.reactions_cleared(event.message_id, str(event.emoji))
+        await self.sync.reactions_cleared(event.message_id, str(event.emoji))
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
-        await self.cards.card_deleted(event.message_id)
+        await self.sync.message_deleted(event.message_id)
 
     # -- commands ----------------------------------------------------------------------------
     @app_commands.command(name="rate", description="Rate a movie from 1 to 10 (same as reacting)")
     @app_commands.describe(movie="Start typing a title", score="1 (awful) to 10 (masterpiece)")
+    @app_commands.guild_only()
     async def rate(self, interaction: discord.Interaction[ClubBot], movie: str, score: int) -> None:
         assert interaction.guild_id is not None
         found = await self.movies.resolve(interaction.guild_id, movie)
@@ -79,6 +87,7 @@ class Ratings(commands.Cog):
 
     @app_commands.command(name="unrate", description="Remove your rating of a movie")
     @app_commands.describe(movie="Start typing a title")
+    @app_commands.guild_only()
     async def unrate(self, interaction: discord.Interaction[ClubBot], movie: str) -> None:
         assert interaction.guild_id is not None
         found = await self.movies.resolve(interaction.guild_id, movie)
@@ -87,18 +96,8 @@ class Ratings(commands.Cog):
         await interaction.response.send_message(text.format(safe(found.label)), ephemeral=True)
 
     @rate.autocomplete("movie")
-    async def _rate_movie(
-        self, interaction: discord.Interaction[ClubBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await movie_choices(self.movies, interaction, current)
-
     @unrate.autocomplete("movie")
-    async def _unrate_movie(
+    async def _movie(
         self, interaction: discord.Interaction[ClubBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return await movie_choices(self.movies, interaction, current)
-
-
-async def setup(bot: ClubBot) -> None:
-    assert bot.user is not None  # extensions load in setup_hook, after login
-    await bot.add_cog(Ratings(bot.user.id, bot.services.movies, bot.services.ratings, bot.cards))

@@ -33,9 +33,12 @@ class Coalescer(Generic[K]):
         self._dirty: set[K] = set()
         self._last_end: dict[K, float] = {}
         self._tasks: dict[K, asyncio.Task[None]] = {}
+        self._closed = False
         self.runs = 0
 
     def mark(self, key: K) -> None:
+        if self._closed:
+            return  # shutting down: what is owed now is caught up at the next start
         self._dirty.add(key)
         if key not in self._tasks:
             self._tasks[key] = asyncio.create_task(self._drive(key), name=f"coalesce-{key}")
@@ -50,6 +53,8 @@ class Coalescer(Generic[K]):
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def close(self) -> None:
+        """Drop what is owed and stop running actions; later marks are ignored."""
+        self._closed = True
         for task in self._tasks.values():
             task.cancel()
         for task in list(self._tasks.values()):

@@ -11,15 +11,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.links import message_link
-from bot.domain.movies import MovieSort
+from bot.domain.movies import Movie, MovieSort
 from bot.services.club import ClubService
-from bot.services.movies import MoviePage, MovieService
+from bot.services.movies import MovieInfo, MoviePage, MovieService, PostedCard
 from bot.ui.autocomplete import movie_choices
-from bot.ui.cards import CardKeeper
+from bot.ui.cards import Cards
 from bot.ui.channels import posting_channel
-from bot.ui.embeds import info_embed, movie_page_embed
 from bot.ui.paging import PageButton, Side, pager, side_of
 from bot.ui.text import safe
+from cogs.movies.embeds import info_embed, movie_page_embed
 
 if TYPE_CHECKING:
     from bot.client import ClubBot
@@ -63,9 +63,36 @@ def page_view(page: MoviePage) -> discord.ui.View:
     )
 
 
+class CardHere:
+    """:class:`bot.services.movies.CardPoster` for one ``/movie add``: the card goes in the
+    movies channel, else where the command was used."""
+
+    def __init__(
+        self, interaction: discord.Interaction[ClubBot], cards: Cards, club: ClubService
+    ) -> None:
+        self._interaction = interaction
+        self._cards = cards
+        self._club = club
+
+    async def post(self, info: MovieInfo) -> PostedCard:
+        interaction = self._interaction
+        assert interaction.guild_id is not None
+        # Posting takes a few requests: answer Discord first (it waits three seconds at most).
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = await self._club.settings(interaction.guild_id)
+        channel = posting_channel(interaction, settings.movies_channel_id, allow_forum=True)
+        return await self._cards.publish(info, channel)
+
+    async def finish(self, movie: Movie) -> None:
+        await self._cards.finish(movie)
+
+    async def withdraw(self, card: PostedCard) -> None:
+        await self._cards.withdraw(card)
+
+
 @app_commands.guild_only()
 class Movies(commands.GroupCog, group_name="movie", group_description="The club's movie catalog"):
-    def __init__(self, movies: MovieService, club: ClubService, cards: CardKeeper) -> None:
+    def __init__(self, movies: MovieService, club: ClubService, cards: Cards) -> None:
         self.movies = movies
         self.club = club
         self.cards = cards
@@ -78,19 +105,12 @@ class Movies(commands.GroupCog, group_name="movie", group_description="The club'
         self, interaction: discord.Interaction[ClubBot], title: str, year: int | None = None
     ) -> None:
         assert interaction.guild_id is not None
-        movie = await self.movies.add(interaction.guild_id, interaction.user.id, title, year)
-        try:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            settings = await self.club.settings(interaction.guild_id)
-            channel = posting_channel(interaction, settings.movies_channel_id, allow_forum=True)
-            movie, thread = await self.cards.post(movie, channel)
-        except BaseException:
-            await self.movies.discard(movie)  # no card, no catalog entry: the member can retry
-            raise
+        here = CardHere(interaction, self.cards, self.club)
+        movie = await self.movies.add(interaction.guild_id, interaction.user.id, title, year, here)
         assert movie.card_channel_id is not None and movie.card_message_id is not None
         link = message_link(interaction.guild_id, movie.card_channel_id, movie.card_message_id)
-        if thread is not None:
-            spoilers = f" Spoilers go in <#{thread.id}>."
+        if movie.thread_id is not None:
+            spoilers = f" Spoilers go in <#{movie.thread_id}>."
         else:
             spoilers = (
                 " I couldn't open its spoiler thread (I need **Create Public Threads** there);"
@@ -125,8 +145,3 @@ class Movies(commands.GroupCog, group_name="movie", group_description="The club'
         assert interaction.guild_id is not None
         page = await self.movies.page(interaction.guild_id, sort, 0)
         await interaction.response.send_message(embed=movie_page_embed(page), view=page_view(page))
-
-
-async def setup(bot: ClubBot) -> None:
-    bot.add_dynamic_items(MoviePageButton)
-    await bot.add_cog(Movies(bot.services.movies, bot.services.club, bot.cards))

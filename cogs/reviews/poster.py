@@ -1,5 +1,5 @@
-"""Reviews on Discord: embeds from layout plans, posting and re-posting a review's messages,
-the ``/review read`` page, and the text of a message hidden as a spoiler.
+"""Posting a review on Discord: embeds from layout plans, the lines that link a review's messages,
+and posting, re-posting and deleting them (the steps and their undo are ``ReviewService``'s).
 
 A review is posted as one or two *copies*: in the reviews channel (every body piece a spoiler
 block when the review has spoilers) and, for spoiler reviews, openly in the movie's spoiler
@@ -16,25 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import dataclass, field
 
 import discord
 
 from bot.domain.links import message_link
 from bot.domain.movies import Movie
-from bot.domain.ratings import show_score
 from bot.domain.review_text import (
-    SPOILER_MARK,
     EmbedPlan,
     MessagePlan,
     ReviewHeader,
     plan_review,
-    split_for_spoilers,
-    spoiler_wrap,
 )
-from bot.domain.reviews import HELPFUL_EMOJI, PostedPart, Review, ReviewDraft
-from bot.services.reviews import ReviewPage
+from bot.domain.reviews import PostedPart, Review, ReviewDraft
+from bot.ui.cards import Cards
 from bot.ui.errors import bot_action
 from bot.ui.text import safe
 
@@ -42,7 +37,6 @@ log = logging.getLogger(__name__)
 
 REVIEW_COLOUR = discord.Colour(0x5B8DEF)
 CONTENT_LIMIT = 2000
-EXCERPT_CHARS = 300
 
 ReviewTarget = discord.TextChannel | discord.Thread
 
@@ -138,11 +132,6 @@ class ReviewPoster:
 
     def __init__(self, client: discord.Client) -> None:
         self._client = client
-        self._locks: dict[int, asyncio.Lock] = {}
-
-    def lock(self, review_id: int) -> asyncio.Lock:
-        """One publish or delete at a time per review (a double-clicked edit must not race)."""
-        return self._locks.setdefault(review_id, asyncio.Lock())
 
     async def publish(
         self,
@@ -278,75 +267,41 @@ class ReviewPoster:
                 log.warning("could not delete message %d while cleaning up", message_id)
 
 
-# --------------------------------------------------------------------------------------------
-# /review read
-# --------------------------------------------------------------------------------------------
+class ReviewHere:
+    """:class:`bot.services.reviews.ReviewPublisher` for one review command: the channel it
+    posts in and the author's display name are known."""
 
-_MEMBER_SPOILER = re.compile(r"\|\|.+?\|\|", re.DOTALL)
+    def __init__(
+        self,
+        poster: ReviewPoster,
+        cards: Cards,
+        *,
+        channel: ReviewTarget | None = None,
+        author_name: str = "",
+    ) -> None:
+        self._poster = poster
+        self._cards = cards
+        self._channel = channel
+        self._author_name = author_name
+        self._thread: discord.Thread | None = None
 
+    async def open_thread(self, movie: Movie) -> Movie:
+        movie, self._thread = await self._cards.ensure_thread(movie)
+        return movie
 
-def excerpt(body: str, limit: int = EXCERPT_CHARS) -> str:
-    """The opening of a review without spoilers, for listing.
+    async def publish(self, review: Review, movie: Movie, draft: ReviewDraft) -> list[PostedPart]:
+        assert self._channel is not None
+        return await self._poster.publish(
+            review,
+            movie=movie,
+            author_name=self._author_name,
+            draft=draft,
+            channel=self._channel,
+            thread=self._thread if draft.spoilers else None,
+        )
 
-    Blocks the member hid with ``||`` are left out rather than shown escaped (which would show
-    them openly), and the excerpt stops at an unclosed ``||``.
-    """
-    text = _MEMBER_SPOILER.sub(" ▒▒▒ ", body)
-    text = text.split(SPOILER_MARK, 1)[0]
-    flat = " ".join(text.split())
-    return safe(flat, limit) if flat else "…"
+    async def delete(self, parts: list[PostedPart], *, quiet: bool = False) -> None:
+        await self._poster.delete(parts, quiet=quiet)
 
-
-def _review_entry(movie: Movie, review: Review) -> str:
-    facts = [f"<@{review.author_id}>"]
-    if review.rating is not None:
-        facts.append(show_score(review.rating))
-    facts.append(f"{HELPFUL_EMOJI} {review.helpful}")
-    first = review.first_message
-    if first is not None:
-        link = message_link(movie.guild_id, first.channel_id, first.message_id)
-        facts.append(f"[read it]({link})")
-    lines = [" · ".join(facts)]
-    if review.headline:
-        lines.append(f"**{safe(review.headline, 200)}**")
-    if review.spoilers:
-        where = f" — read it in <#{movie.thread_id}>" if movie.thread_id else ""
-        lines.append(f"🔒 *Contains spoilers{where}.*")
-    else:
-        lines.append(f"> {excerpt(review.body)}")
-    return "\n".join(lines)
-
-
-def review_page_embed(page: ReviewPage) -> discord.Embed:
-    movie = page.movie
-    embed = discord.Embed(title=f"Reviews of {safe(movie.label, 240)}", colour=REVIEW_COLOUR)
-    if not page.reviews:
-        if page.member_id is not None:
-            embed.description = f"<@{page.member_id}> hasn't reviewed this movie."
-        else:
-            embed.description = "No reviews yet. Write the first with `/review write`."
-    else:
-        embed.description = "\n\n".join(_review_entry(movie, r) for r in page.reviews)
-    noun = "review" if page.total == 1 else "reviews"
-    embed.set_footer(
-        text=f"Page {page.page + 1}/{page.pages} · {page.total} {noun} · most helpful first · "
-        f"react {HELPFUL_EMOJI} on a review to mark it helpful"
-    )
-    return embed
-
-
-# --------------------------------------------------------------------------------------------
-# Hide as spoiler
-# --------------------------------------------------------------------------------------------
-
-
-def hidden_repost(text: str, author_id: int, invoker_id: int) -> list[str]:
-    """Message contents that re-post ``text`` hidden: a credit line, then one spoiler block per
-    message (none spans two), each message within Discord's 2,000 characters."""
-    if author_id == invoker_id:
-        credit = f"<@{author_id}> hid their message as a spoiler:\n"
-    else:
-        credit = f"<@{author_id}> wrote (hidden as a spoiler by <@{invoker_id}>):\n"
-    pieces = split_for_spoilers(text, CONTENT_LIMIT - len(credit))
-    blocks = [spoiler_wrap(piece) for piece in pieces]
-    return [credit + blocks[0], *blocks[1:]]
+    def card_changed(self, movie_id: int) -> None:
+        self._cards.show_soon(movie_id)

@@ -14,21 +14,22 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.errors import InvalidInput
 from bot.domain.links import message_link
 from bot.domain.movies import Movie
 from bot.domain.review_text import MAX_HEADLINE_CHARS, MAX_MODAL_CHARS, ReviewFileError
-from bot.domain.reviews import PostedPart, Review, ReviewDraft, counts_as_helpful
+from bot.domain.reviews import Review, ReviewDraft, counts_as_helpful
 from bot.services.club import ClubService
 from bot.services.movies import MovieService
 from bot.services.reviews import ReviewPage, ReviewService
 from bot.ui.autocomplete import movie_choices
-from bot.ui.cards import CardKeeper
+from bot.ui.cards import Cards
 from bot.ui.channels import posting_channel
 from bot.ui.errors import ClubModal
 from bot.ui.paging import PageButton, Side, pager, side_of
-from bot.ui.reviews import ReviewPoster, ReviewTarget, review_page_embed
 from bot.ui.text import plain_cap, safe
+from cogs.reviews.embeds import review_page_embed
+from cogs.reviews.poster import ReviewHere, ReviewPoster, ReviewTarget
 
 if TYPE_CHECKING:
     from bot.client import ClubBot
@@ -160,7 +161,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         reviews: ReviewService,
         movies: MovieService,
         club: ClubService,
-        cards: CardKeeper,
+        cards: Cards,
         poster: ReviewPoster,
     ) -> None:
         self.bot_id = bot_id
@@ -207,27 +208,8 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         self, interaction: discord.Interaction[ClubBot], movie: Movie, draft: ReviewDraft
     ) -> None:
         """Post a checked review; nothing is kept when posting fails."""
-        channel = await self._reviews_channel(interaction)
-        movie, thread = await self._thread_for(movie, draft)
-        review = await self.reviews.create(movie, interaction.user.id, draft)
-        parts: list[PostedPart] = []
-        try:
-            # Recorded inside the turn: a delete waiting for it then sees every posted part.
-            async with self.poster.lock(review.id):
-                parts = await self.poster.publish(
-                    review,
-                    movie=movie,
-                    author_name=interaction.user.display_name,
-                    draft=draft,
-                    channel=channel,
-                    thread=thread,
-                )
-                review = await self.reviews.record_parts(review, parts)
-        except BaseException:
-            await self.poster.delete(parts, quiet=True)  # posted, but not recorded
-            await self.reviews.discard(review)
-            raise
-        self.cards.refresher.mark(movie.id)  # the card shows the number of reviews
+        here = await self._here(interaction)
+        movie, review = await self.reviews.post(movie, interaction.user.id, draft, here)
         await interaction.followup.send(_posted_text(movie, review, "posted"), ephemeral=True)
 
     # -- /review edit ------------------------------------------------------------------------
@@ -274,24 +256,8 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         self, interaction: discord.Interaction[ClubBot], movie: Movie, draft: ReviewDraft
     ) -> None:
         """Re-post an edited review over its old messages; stale ones are deleted."""
-        channel = await self._reviews_channel(interaction)
-        movie, thread = await self._thread_for(movie, draft)
-        review = await self.reviews.mine(movie, interaction.user.id)
-        async with self.poster.lock(review.id):
-            review = await self.reviews.mine(movie, interaction.user.id)  # its parts, now
-            parts = await self.poster.publish(
-                review,
-                movie=movie,
-                author_name=interaction.user.display_name,
-                draft=draft,
-                channel=channel,
-                thread=thread,
-            )
-            try:
-                review = await self.reviews.save_edit(review, draft, parts)
-            except NotFound:  # deleted while it was being re-posted: leave nothing behind
-                await self.poster.delete(parts, quiet=True)
-                raise
+        here = await self._here(interaction)
+        movie, review = await self.reviews.edit(movie, interaction.user.id, draft, here)
         await interaction.followup.send(_posted_text(movie, review, "updated"), ephemeral=True)
 
     # -- /review delete ----------------------------------------------------------------------
@@ -316,12 +282,9 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
             review, actor.id, manages_messages=_manages_messages(interaction, review)
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with self.poster.lock(review.id):
-            # Read again in the turn: an edit or a write that held it may have changed the parts.
-            review = await self.reviews.find(found, review.author_id, actor_id=actor.id)
-            await self.poster.delete(list(review.parts))
-            await self.reviews.remove(review)
-        self.cards.refresher.mark(found.id)
+        review = await self.reviews.delete(
+            found, review, actor.id, ReviewHere(self.poster, self.cards)
+        )
         whose = "Your review" if review.author_id == actor.id else f"<@{review.author_id}>'s review"
         removed = len(review.parts)
         await interaction.followup.send(
@@ -426,13 +389,13 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         assert isinstance(channel, discord.TextChannel)  # allow_forum=False
         return channel
 
-    async def _thread_for(
-        self, movie: Movie, draft: ReviewDraft
-    ) -> tuple[Movie, discord.Thread | None]:
-        """A spoiler review needs the movie's spoiler thread open (made again if it is gone)."""
-        if not draft.spoilers:
-            return movie, None
-        return await self.cards.ensure_thread(movie)
+    async def _here(self, interaction: discord.Interaction[ClubBot]) -> ReviewHere:
+        return ReviewHere(
+            self.poster,
+            self.cards,
+            channel=await self._reviews_channel(interaction),
+            author_name=interaction.user.display_name,
+        )
 
 
 async def _download(file: discord.Attachment) -> bytes:
@@ -469,21 +432,6 @@ def _posted_text(movie: Movie, review: Review, verb: str) -> str:
     if review.spoilers and movie.thread_id is not None:
         text += f" It's hidden as a spoiler there; the full text is open in <#{movie.thread_id}>."
     return text
-
-
-async def setup(bot: ClubBot) -> None:
-    assert bot.user is not None  # extensions load in setup_hook, after login
-    bot.add_dynamic_items(ReviewPageButton)
-    await bot.add_cog(
-        Reviews(
-            bot.user.id,
-            reviews=bot.services.reviews,
-            movies=bot.services.movies,
-            club=bot.services.club,
-            cards=bot.cards,
-            poster=ReviewPoster(bot),
-        )
-    )
 
 
 def _submitted_text(data: Mapping[str, Any]) -> str:

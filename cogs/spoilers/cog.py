@@ -22,8 +22,8 @@ from discord.ext import commands
 
 from bot.domain.errors import BotMissingPermissions, InvalidInput, NotAllowed
 from bot.domain.links import message_link
+from bot.domain.review_text import split_for_spoilers, spoiler_wrap
 from bot.ui.errors import bot_action
-from bot.ui.reviews import hidden_repost
 
 if TYPE_CHECKING:
     from bot.client import ClubBot
@@ -157,6 +157,16 @@ def _check_bot_permissions(
         )
 
 
-async def setup(bot: ClubBot) -> None:
-    assert bot.user is not None  # extensions load in setup_hook, after login
-    await bot.add_cog(Spoilers(bot.user.id, bot.tree))
+CONTENT_LIMIT = 2000  # Discord's limit for a message's text
+
+
+def hidden_repost(text: str, author_id: int, invoker_id: int) -> list[str]:
+    """Message contents that re-post ``text`` hidden: a credit line, then one spoiler block per
+    message (none spans two), each message within Discord's 2,000 characters."""
+    if author_id == invoker_id:
+        credit = f"<@{author_id}> hid their message as a spoiler:\n"
+    else:
+        credit = f"<@{author_id}> wrote (hidden as a spoiler by <@{invoker_id}>):\n"
+    pieces = split_for_spoilers(text, CONTENT_LIMIT - len(credit))
+    blocks = [spoiler_wrap(piece) for piece in pieces]
+    return [credit + blocks[0], *blocks[1:]]
