@@ -119,9 +119,7 @@ def test_each_feature_is_one_package_with_a_tiny_setup() -> None:
     for feature in FEATURES:
         init = (cogs / feature / "__init__.py").read_text(encoding="utf-8")
         tree = ast.parse(init)
-        setups = [
-            n for n in tree.body if isinstance(n, ast.AsyncFunctionDef) and n.name == "setup"
-        ]
+        setups = [n for n in tree.body if isinstance(n, ast.AsyncFunctionDef) and n.name == "setup"]
         assert len(setups) == 1, f"cogs/{feature}/__init__.py has one async setup()"
         assert len(setups[0].body) <= 4, f"cogs/{feature}'s setup() only wires"
         for layer in ("services", "storage"):
