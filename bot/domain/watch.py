@@ -39,7 +39,7 @@ class GuildSchedule:
     guild_id: int
     weekday: int
     time: str  # "HH:MM", wall clock in ``timezone``
-    channel_id: int  # where /watch schedule was used, or the channel it named
+    channel_id: int  # where /club schedule was used, or the channel it named
     timezone: str
     picks_channel_id: int | None
 

@@ -13,7 +13,7 @@ marker in the channel: what is there is recorded, only what is missing is posted
 of a week that has ended is recorded as posted if its post is found, else skipped (its pick goes
 back to the pool); a week is never posted late.
 
-The scheduler and ``/watch pick-now`` take the same path (:meth:`WatchService.run`); pick-now
+The scheduler and ``/club pick-now`` take the same path (:meth:`WatchService.run`); pick-now
 only does not wait for the slot. Time comes from the injected clock, nothing here imports discord.
 """
 
@@ -699,7 +699,7 @@ def _channel(publisher: Publisher, guild_id: int, candidates: Sequence[int | Non
     if channel_id is None:
         raise InvalidInput(
             "I have no channel for the weekly pick. Choose one with "
-            "`/club setup picks_channel:` or `/watch schedule channel:`."
+            "`/club setup picks_channel:` or `/club schedule channel:`."
         )
     return channel_id
 

@@ -84,6 +84,12 @@ async def report(interaction: discord.Interaction[Any], error: BaseException) ->
 
 
 class ClubTree(app_commands.CommandTree[Any]):
+    """Every command is for a server: a command that says nothing else is synced guild-only
+    (``contexts`` ``[0]``), so Discord never offers it in DMs."""
+
+    def __init__(self, client: discord.Client) -> None:
+        super().__init__(client, allowed_contexts=app_commands.AppCommandContext(guild=True))
+
     async def on_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:

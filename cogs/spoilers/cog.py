@@ -38,8 +38,12 @@ class Spoilers(commands.Cog):
         self.bot_id = bot_id
         self.tree = tree
         # Context menus cannot be declared inside a cog; this one is added and removed with it.
-        self.menu = app_commands.ContextMenu(name=MENU_NAME, callback=self.hide)
-        self.menu.guild_only = True
+        self.menu = app_commands.ContextMenu(
+            name=MENU_NAME,
+            callback=self.hide,
+            allowed_contexts=app_commands.AppCommandContext(guild=True),
+        )
+        self.menu.guild_only = True  # no DM permission, and refused at run time outside guilds
 
     async def cog_load(self) -> None:
         self.tree.add_command(self.menu)

@@ -43,7 +43,7 @@ from cogs.watch.publisher import Pacer
 
 GUILD = 500
 PICKS = 600  # the picks channel
-HERE = 601  # where /watch schedule was used
+HERE = 601  # where /club schedule was used
 BERLIN = "Europe/Berlin"
 MINUTE = timedelta(minutes=1)
 

@@ -217,7 +217,7 @@ def test_schedule_moved_to_a_later_slot_posts_at_the_new_slot_only() -> None:
 
 def test_pick_now_before_the_slot_counts_as_this_weeks_post() -> None:
     schedule = Schedule(FRI, time(20, 0), BERLIN)
-    # /watch pick-now on Tuesday stored this week as run; the Friday slot then stays quiet.
+    # /club pick-now on Tuesday stored this week as run; the Friday slot then stays quiet.
     runs = simulate(fixed(schedule), utc(2026, 5, 12), utc(2026, 5, 25), last_run_week="2026-W20")
     assert runs == [("2026-W21", berlin(2026, 5, 22, 20, 0))]
 
