@@ -1,4 +1,4 @@
-"""Issue 2 end to end: login, sync, /movie add and autocomplete, /club setup, bad input."""
+"""The catalog end to end: login, sync, /movie add and autocomplete, /club setup, bad input."""
 
 from __future__ import annotations
 

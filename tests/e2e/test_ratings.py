@@ -1,4 +1,4 @@
-"""Issue 4 end to end: reacting to rate, live cards, offline changes, resume, deleted cards."""
+"""Ratings end to end: reacting to rate, live cards, offline changes, resume, deleted cards."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 5 end to end: reviews up to 40,000 characters, spoilers that never leak, edits,
+"""Reviews end to end: up to 40,000 characters, spoilers that never leak, edits,
 deletes, /review read, helpful votes, spoiler threads and restarts."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """A loopback Discord (REST v10 + Gateway) for end-to-end tests of an unmodified discord.py bot.
 
-Protocol facts it relies on: /work/shared/DISCORD_EMULATOR.md.
+The Discord protocol facts it relies on are the numbered list in tests/README.md; comments here
+cite them by number.
 
 In-process::
 

@@ -168,7 +168,10 @@ class OptionBuilder:
 
 
 def modal_answers(modal: JSON, values: dict[str, str]) -> list[JSON]:
-    """Mirror the modal's layout with values, keyed by TextInput label or custom_id (fact 18)."""
+    """Mirror the modal's layout with values, keyed by TextInput label or custom_id.
+
+    How the answer must be shaped: tests/README.md, fact 18.
+    """
     used: set[str] = set()
     rows: list[JSON] = []
     for row in modal.get("components") or []:

@@ -44,7 +44,7 @@ MessageRef = JSON | tuple[int, int]
 
 API_PREFIX = "/api/v10"
 # discord.py registers a View only after the HTTP reply to the send arrives, on another
-# connection than the gateway; a click that overtakes it is dropped (fact 18).
+# connection than the gateway; a click that overtakes it is dropped (tests/README.md, fact 18).
 SETTLE_SECONDS = 0.3
 ATTACHMENT_SIZE_LIMIT = 25 * 1024 * 1024
 INTERACTION_COMPONENT, INTERACTION_AUTOCOMPLETE, INTERACTION_MODAL = 3, 4, 5
@@ -103,7 +103,10 @@ class Emulator:
         return await self._cdn.handle(request, request.raw_path.split("?", 1)[0])
 
     def install(self) -> None:
-        """Point discord.py at this emulator (facts 1-2); `uninstall` restores the old values."""
+        """Point discord.py at this emulator (tests/README.md, facts 1-2).
+
+        `uninstall` restores the old values.
+        """
         from discord.gateway import DiscordWebSocket
         from discord.http import Route
 
@@ -290,7 +293,7 @@ class Emulator:
         if resolved := builder.resolved.payload():
             data["resolved"] = resolved
         if guild_scoped:
-            # discord.py finds guild commands only through data.guild_id (fact 18).
+            # discord.py finds guild commands only through data.guild_id (tests/README.md, fact 18).
             data["guild_id"] = str(guild.id)
         return data
 

@@ -82,7 +82,7 @@ class MemberState:
         }
 
     def member_payload(self, *, with_user: bool = True) -> JSON:
-        # discord.py reads `flags`, `roles` and `user` unconditionally (fact 17).
+        # discord.py reads `flags`, `roles` and `user` unconditionally (tests/README.md, fact 17).
         payload: JSON = {
             "roles": [str(r) for r in self.role_ids],
             "nick": None,
@@ -190,7 +190,7 @@ class ChannelState:
         return payload
 
     def _thread_fields(self) -> JSON:
-        # Fact 11: discord.py needs all of these to build a Thread.
+        # tests/README.md, fact 11: discord.py needs all of these to build a Thread.
         return {
             "owner_id": str(self.owner_id),
             "message_count": self.message_count,
@@ -222,7 +222,7 @@ class GuildState:
         self.thread_channels: dict[int, ChannelState] = {}
         self.members: dict[int, MemberState] = {}
         self.scheduled_events: dict[int, JSON] = {}
-        # @everyone's id is the guild id (fact 15).
+        # @everyone's id is the guild id (tests/README.md, fact 15).
         self.everyone = self._add_role("@everyone", EVERYONE_DEFAULT, position=0, role_id=guild_id)
         self.member_role = self._add_role("Members", MEMBER_DEFAULT, position=1)
         self.bot_role = self._add_role(world.bot_name, BOT_DEFAULT, position=3, managed=True)
@@ -388,7 +388,10 @@ class GuildState:
         }
 
     def create_payload(self) -> JSON:
-        """GUILD_CREATE: member_count must equal len(members) or discord.py chunks (fact 15)."""
+        """GUILD_CREATE: member_count must equal len(members) or discord.py chunks.
+
+        See tests/README.md, fact 15.
+        """
         members = [m.member_payload() for m in self.members.values()]
         return self.payload() | {
             "unavailable": False,

@@ -1,7 +1,7 @@
 """The Gateway: HELLO/IDENTIFY/READY, dispatches with intents, RESUME replay and reconnects.
 
 Frames are sent as TEXT JSON; discord.py only decompresses binary frames, so the `compress`
-query parameter and IDENTIFY's `compress: true` can be ignored (fact 3).
+query parameter and IDENTIFY's `compress: true` can be ignored (tests/README.md, fact 3).
 """
 
 # Timeouts are part of the public test API (like asyncio.wait_for), hence ASYNC109.
@@ -64,7 +64,7 @@ _GUILD_INTENT_PREFIXES: tuple[tuple[str, int, int], ...] = (
 
 
 def required_intent(event: str, guild_id: int | None) -> int:
-    """The intent bit an event needs (fact 20); 0 means it is always sent."""
+    """The intent bit an event needs (tests/README.md, fact 20); 0 means it is always sent."""
     for prefix, in_guild, in_dm in _GUILD_INTENT_PREFIXES:
         if event.startswith(prefix):
             return in_guild if guild_id is not None else in_dm
@@ -226,7 +226,8 @@ class Gateway:
         self.signal.fire()
 
     def _ready_payload(self, session: GatewaySession) -> JSON:
-        # Fact 14: user, guilds, session_id and resume_gateway_url are read directly.
+        # user, guilds, session_id and resume_gateway_url are read directly
+        # (tests/README.md, fact 14).
         ready: JSON = {
             "v": 10,
             "user": self.world.bot_user_payload() | {"verified": True, "mfa_enabled": False},

@@ -22,7 +22,10 @@ USAGE = "usage: python -m tests.emulator.launch [-m] <module> [args...]"
 
 
 def redirect() -> None:
-    """Point discord.py's REST base and default gateway at the emulator (facts 1-2)."""
+    """Point discord.py's REST base and default gateway at the emulator.
+
+    See tests/README.md, facts 1-2.
+    """
     rest, gateway = os.environ.get(ENV_REST), os.environ.get(ENV_GATEWAY)
     if not rest or not gateway:
         raise SystemExit(f"{ENV_REST} and {ENV_GATEWAY} must be set (see Emulator.subprocess_env)")

@@ -254,7 +254,7 @@ def _to_response(reply: Reply, headers: dict[str, str]) -> web.Response:
             body=reply.raw,
             headers={**headers, "Content-Type": reply.content_type},
         )
-    # Exactly "application/json": discord.py compares the header with == (fact 5).
+    # Exactly "application/json": discord.py compares the header with == (tests/README.md, fact 5).
     body = json.dumps(reply.body).encode()
     return web.Response(
         status=reply.status, body=body, headers={**headers, "Content-Type": "application/json"}

@@ -16,7 +16,7 @@ JSON = dict[str, Any]
 routes = RouteTable()
 
 
-# ---- login (fact 7) ------------------------------------------------------------------------
+# ---- login (tests/README.md, fact 7) -------------------------------------------------------
 @routes.route("GET", "/users/@me")
 async def get_me(core: Core, req: ApiRequest) -> Reply:
     return ok(core.world.bot_user_payload() | {"verified": True, "mfa_enabled": False})
@@ -61,7 +61,8 @@ async def get_gateway(core: Core, req: ApiRequest) -> Reply:
 
 @routes.route("GET", "/gateway/bot")
 async def get_gateway_bot(core: Core, req: ApiRequest) -> Reply:
-    # Only AutoShardedClient without shard_count asks (fact 2); it reads all three fields.
+    # Only AutoShardedClient without shard_count asks, and it reads all three fields
+    # (tests/README.md, fact 2).
     limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
     return ok({"url": core.gateway_url, "shards": 1, "session_start_limit": limit})
 

@@ -1,6 +1,7 @@
 """Interaction callbacks and the interaction webhook (@original and followups).
 
-These carry no Authorization header (fact 8) and are exempt from the global rate limit.
+These carry no Authorization header (tests/README.md, fact 8) and are exempt from the global
+rate limit.
 """
 
 from __future__ import annotations
@@ -175,7 +176,10 @@ def _check_modal(data: JSON) -> None:
 
 
 def _callback_response(itx: Interaction, kind: int, message: JSON | None) -> JSON:
-    """discord.py >= 2.5 asks `with_response=1`; `response_message_id` binds Views (fact 8)."""
+    """discord.py >= 2.5 asks `with_response=1`; `response_message_id` binds Views.
+
+    See tests/README.md, fact 8.
+    """
     resource: JSON = {"type": kind}
     if message is not None and kind != DEFERRED_UPDATE_MESSAGE:
         resource["message"] = message

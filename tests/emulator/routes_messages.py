@@ -167,7 +167,7 @@ async def history(core: Core, req: ApiRequest) -> Reply:
     return ok(list(reversed(picked)))
 
 
-# ---- reactions (fact 10) -------------------------------------------------------------------
+# ---- reactions (tests/README.md, fact 10) --------------------------------------------------
 def _reaction_target(core: Core, req: ApiRequest) -> tuple[ChannelState, JSON]:
     channel = core.channel(req.params["channel_id"])
     return channel, core.message(channel, req.params["message_id"])
@@ -273,7 +273,7 @@ async def poll_voters(core: Core, req: ApiRequest) -> Reply:
     return ok({"users": [_user(core, channel, u) for u in page]})
 
 
-# ---- threads (fact 11) ---------------------------------------------------------------------
+# ---- threads (tests/README.md, fact 11) ----------------------------------------------------
 @routes.route("POST", "/channels/{channel_id}/messages/{message_id}/threads")
 async def thread_from_message(core: Core, req: ApiRequest) -> Reply:
     channel, message = _reaction_target(core, req)

@@ -168,7 +168,10 @@ class World:
         *,
         message_id: int | None = None,
     ) -> JSON:
-        """A message payload (fact 12) from a validated request body; not stored yet."""
+        """A message payload from a validated request body; not stored yet.
+
+        The fields discord.py requires: tests/README.md, fact 12.
+        """
         content = body.get("content") or ""
         message: JSON = {
             "id": str(message_id or self.ids.next()),
@@ -337,7 +340,7 @@ class World:
         ]
 
     def _reaction_event(self, message: JSON, member: MemberState, key: str, *, add: bool) -> JSON:
-        # Fact 19: `type` is required since discord.py 2.4; `member` only on ADD.
+        # tests/README.md, fact 19: `type` is required since discord.py 2.4; `member` only on ADD.
         event: JSON = {
             "user_id": str(member.id),
             "channel_id": message["channel_id"],
@@ -413,7 +416,7 @@ class World:
         auto_archive_duration: int = 1440,
         applied_tags: list[int] | None = None,
     ) -> ChannelState:
-        """Create a thread and dispatch THREAD_CREATE (fact 11)."""
+        """Create a thread and dispatch THREAD_CREATE (tests/README.md, fact 11)."""
         thread = ChannelState(
             thread_id or self.ids.next(),
             parent.guild_id,
