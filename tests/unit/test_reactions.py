@@ -169,3 +169,21 @@ async def test_clearing_reactions_after_queued_changes_keeps_ratings_and_forgets
     assert result.changes == []
     assert await ratings.my_rating(movie, 4) == 8
     await ratings.stop()
+
+
+async def test_stop_commits_events_still_looking_up_their_card(services: Services) -> None:
+    """A shutdown right behind a burst: events received before stop() are all committed, even
+    those still finding out which movie their card is (the bot then exits quickly)."""
+    movie = await services.movies.add_entry(1, 1, "Heat", 1995)
+    await services.movies.attach_card(movie, 50, 500)
+    ratings = services.ratings
+    ratings.start()
+    arriving = [
+        asyncio.create_task(ratings.on_reaction(500, member, emoji_for_score(7), added=True))
+        for member in range(20, 40)
+    ]
+    await asyncio.sleep(0)  # every event has started its card lookup; none is queued yet
+    await ratings.stop()
+    await asyncio.gather(*arriving)
+    for member in range(20, 40):
+        assert await ratings.my_rating(movie, member) == 7

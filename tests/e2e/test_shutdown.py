@@ -1,0 +1,204 @@
+"""Shutdown is bounded: SIGTERM in the middle of a reaction storm exits within 5 s, every rating
+the bot received is committed, and card edits still owed are caught up at the next start.
+
+Twenty cards share one channel, so Discord's per-channel edit bucket (5 edits per 5 s) makes a
+full round of card edits take over 15 s: a shutdown that waited for them would be killed by
+Docker's 10 s grace period. The bot runs as a real ``python -m bot`` process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+
+import aiosqlite
+
+from bot.domain.clock import SystemClock
+from bot.domain.ratings import SCORE_EMOJI, RatingSummary
+from bot.services import build_services
+from bot.storage.database import Database
+from tests.emulator import Emulator
+
+REPO = Path(__file__).resolve().parents[2]
+CARDS = 20
+MEMBERS = 100
+EXIT_WITHIN = 5.0
+CAUGHT_UP_WITHIN = 60.0
+
+
+async def _seed(emu: Emulator, db_path: Path) -> dict[int, tuple[int, int]]:
+    """Twenty movies whose cards (posted earlier, with 1️⃣…🔟) are in one channel: movie id ->
+    (channel id, card message id)."""
+    guild = emu.world.guild
+    channel = guild.channel("movies")
+    db = await Database.open(db_path)
+    services = build_services(db, SystemClock())
+    cards: dict[int, tuple[int, int]] = {}
+    try:
+        for i in range(CARDS):
+            movie = await services.movies.add_entry(guild.id, guild.admin.id, f"Storm {i}", 2000)
+            info = await services.movies.info(movie)
+            card = emu.world.post(
+                channel,
+                guild.me,
+                {"embeds": [{"title": info.movie.label, "description": info.summary.headline()}]},
+            )
+            for emoji in SCORE_EMOJI:
+                emu.world.add_reaction(card, guild.me, emoji)
+            await services.movies.attach_card(movie, channel.id, int(card["id"]))
+            cards[movie.id] = (channel.id, int(card["id"]))
+    finally:
+        await db.close()
+    return cards
+
+
+class Bot:
+    """``python -m tests.emulator.launch -m bot`` with its output kept line by line."""
+
+    def __init__(self, emu: Emulator, db_path: Path, cwd: Path) -> None:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DISCORD_", "DEV_GUILD", "DATABASE_", "LOG_"))
+        }
+        env.update(emu.subprocess_env())
+        env.update(
+            PYTHONPATH=str(REPO),
+            DATABASE_PATH=str(db_path),
+            DEV_GUILD_ID=str(emu.world.guild.id),
+        )
+        self.env, self.cwd = env, cwd
+        self.lines: list[str] = []
+        self.proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.lines.clear()
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.emulator.launch",
+            "-m",
+            "bot",
+            cwd=self.cwd,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        self._reader = asyncio.create_task(self._read())
+        deadline = time.monotonic() + 30
+        while not any(" ready as " in line for line in self.lines):
+            assert self.proc.returncode is None, "the bot exited:\n" + self.output
+            assert time.monotonic() < deadline, "the bot did not get ready:\n" + self.output
+            await asyncio.sleep(0.05)
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            self.lines.append(line.decode(errors="replace").rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    async def signal(self, signum: int, within: float = 30.0) -> tuple[int, float]:
+        """Send ``signum``; the exit code and how long the process took to exit."""
+        assert self.proc is not None
+        sent = time.monotonic()
+        self.proc.send_signal(signum)
+        try:
+            code = await asyncio.wait_for(self.proc.wait(), within)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+            raise AssertionError(f"the bot did not exit within {within} s:\n{self.output}")
+        took = time.monotonic() - sent
+        if self._reader is not None:
+            await self._reader
+        return code, took
+
+
+async def _ratings(db_path: Path) -> dict[tuple[int, int], int]:
+    async with (
+        aiosqlite.connect(db_path) as conn,
+        conn.execute("SELECT movie_id, member_id, score FROM ratings") as cur,
+    ):
+        return {(int(m), int(u)): int(s) for m, u, s in await cur.fetchall()}
+
+
+def _shown(emu: Emulator, channel_id: int, message_id: int) -> str:
+    card = emu.world.message(channel_id, message_id)
+    assert card is not None
+    return str(card["embeds"][0].get("description", ""))
+
+
+async def test_sigterm_mid_storm_exits_fast_loses_nothing_and_cards_catch_up(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "club.db"
+    cards = await _seed(emu, db_path)
+    guild = emu.world.guild
+    members = [guild.add_member(f"m{i}") for i in range(MEMBERS)]
+    by_id = {member.id: member for member in members}
+    rng = random.Random(8)
+    expected = {
+        (movie_id, member.id): rng.randint(1, 10) for movie_id in cards for member in members
+    }
+    bot = Bot(emu, db_path, tmp_path)
+    await bot.start()
+
+    # The storm: every member rates every card once, as fast as the gateway takes it.
+    order = list(expected.items())
+    rng.shuffle(order)
+    for index, ((movie_id, member_id), score) in enumerate(order):
+        channel_id, message_id = cards[movie_id]
+        member = by_id[member_id]
+        await emu.react(member, channel_id, message_id, SCORE_EMOJI[score - 1])
+        if index % 200 == 199:
+            await asyncio.sleep(0)  # let the gateway write; the bot reads while we send
+    # Wait until the first card edits went out: the bot is busy with a full round of them.
+    edits_before = len(emu.calls_to("PATCH /channels/{channel_id}/messages/{message_id}"))
+    deadline = time.monotonic() + 10
+    while len(emu.calls_to("PATCH /channels/{channel_id}/messages/{message_id}")) == edits_before:
+        assert time.monotonic() < deadline, "no card edit began:\n" + bot.output
+        await asyncio.sleep(0.02)
+
+    code, took = await bot.signal(signal.SIGTERM)
+    assert code == 0, bot.output
+    assert took < EXIT_WITHIN, f"exit took {took:.2f} s:\n{bot.output}"
+    assert "stopped; database closed" in bot.output
+    assert "Traceback" not in bot.output
+    committed = await _ratings(db_path)
+    # What was committed is right; anything the gateway had not yet delivered is on the cards,
+    # and the next start reconciles it.
+    assert all(expected[key] == score for key, score in committed.items())
+    stale = [m for m, (c, msg) in cards.items() if _summary(committed, m) not in _shown(emu, c, msg)]
+    assert stale, "the storm left no card edit owed: the test would prove nothing"
+
+    await bot.start()
+    deadline = time.monotonic() + CAUGHT_UP_WITHIN
+    while True:
+        ratings = await _ratings(db_path)
+        behind = [
+            m for m, (c, msg) in cards.items() if _summary(ratings, m) not in _shown(emu, c, msg)
+        ]
+        if ratings == expected and not behind:
+            break
+        assert time.monotonic() < deadline, (
+            f"after {CAUGHT_UP_WITHIN} s: {len(expected) - len(ratings)} ratings missing, "
+            f"{len(behind)} cards behind the database\n{bot.output}"
+        )
+        await asyncio.sleep(0.2)
+    code, _ = await bot.signal(signal.SIGINT)
+    assert code == 0, bot.output
+
+
+def _summary(ratings: dict[tuple[int, int], int], movie_id: int) -> str:
+    scores = [score for (movie, _), score in ratings.items() if movie == movie_id]
+    summary = RatingSummary.from_scores(scores)
+    return f"**{summary.headline()}**\n```\n{summary.histogram()}\n```"
