@@ -116,7 +116,9 @@ class Bot:
         except TimeoutError:
             self.proc.kill()
             await self.proc.wait()
-            raise AssertionError(f"the bot did not exit within {within} s:\n{self.output}")
+            raise AssertionError(
+                f"the bot did not exit within {within} s:\n{self.output}"
+            ) from None
         took = time.monotonic() - sent
         if self._reader is not None:
             await self._reader
@@ -177,7 +179,9 @@ async def test_sigterm_mid_storm_exits_fast_loses_nothing_and_cards_catch_up(
     # What was committed is right; anything the gateway had not yet delivered is on the cards,
     # and the next start reconciles it.
     assert all(expected[key] == score for key, score in committed.items())
-    stale = [m for m, (c, msg) in cards.items() if _summary(committed, m) not in _shown(emu, c, msg)]
+    stale = [
+        m for m, (c, msg) in cards.items() if _summary(committed, m) not in _shown(emu, c, msg)
+    ]
     assert stale, "the storm left no card edit owed: the test would prove nothing"
 
     await bot.start()
