@@ -1,4 +1,7 @@
-"""MovieService and ClubService against a real migrated database."""
+"""MovieService and ClubService against a real migrated database.
+
+``MovieService.add`` reaches Discord through a :class:`FakeCards` that records its calls.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,11 @@ import asyncio
 
 import pytest
 
-from bot.domain.errors import Duplicate, InvalidInput, NotFound
+from bot.domain.errors import BotMissingPermissions, Duplicate, InvalidInput, NotFound
+from bot.domain.movies import Movie
 from bot.services import Services
-from bot.services.movies import CHOICE_PREFIX
+from bot.services.movies import CHOICE_PREFIX, MovieInfo, MovieService, PostedCard
+from bot.storage.database import Database
 
 GUILD = 111
 OTHER_GUILD = 222
@@ -108,3 +113,173 @@ async def test_timezone_hint_names_the_zone_and_case_does_not_matter(services: S
     assert (await services.club.configure(GUILD, timezone="europe/berlin")).timezone == (
         "Europe/Berlin"
     )
+
+
+# ---------------------------------------------------------------------------- add, with its card
+
+CARD = PostedCard(channel_id=10, message_id=20, thread_id=30)
+
+
+class FakeCards:
+    """A :class:`bot.services.movies.CardPoster` that records every call; ``fail`` is raised by
+    :meth:`post`, ``gate`` (when given) is waited for before posting."""
+
+    def __init__(
+        self,
+        card: PostedCard = CARD,
+        *,
+        fail: BaseException | None = None,
+        gate: asyncio.Event | None = None,
+    ) -> None:
+        self.card = card
+        self.fail = fail
+        self.gate = gate
+        self.posting = asyncio.Event()
+        self.calls: list[tuple[str, object]] = []
+
+    async def post(self, info: MovieInfo) -> PostedCard:
+        self.calls.append(("post", info))
+        self.posting.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail is not None:
+            raise self.fail
+        return self.card
+
+    async def finish(self, movie: Movie) -> None:
+        self.calls.append(("finish", movie))
+
+    async def withdraw(self, card: PostedCard) -> None:
+        self.calls.append(("withdraw", card))
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+async def _movie_rows(db: Database) -> list[tuple[object, ...]]:
+    sql = (
+        "SELECT id, guild_id, title, year, card_channel_id, card_message_id, thread_id "
+        "FROM movies ORDER BY id"
+    )
+    async with db.reader() as s, s.conn.execute(sql) as cur:
+        return [tuple(row) for row in await cur.fetchall()]
+
+
+async def test_add_records_the_card_and_its_thread_then_finishes(
+    services: Services, db: Database
+) -> None:
+    cards = FakeCards()
+    movie = await services.movies.add(GUILD, 7, "  Parasite ", 2019, cards)
+    assert (movie.title, movie.year, movie.added_by) == ("Parasite", 2019, 7)
+    assert (movie.card_channel_id, movie.card_message_id, movie.thread_id) == (10, 20, 30)
+    assert await _movie_rows(db) == [(movie.id, GUILD, "Parasite", 2019, 10, 20, 30)]
+    assert cards.names == ["post", "finish"]  # nothing withdrawn
+    info = cards.calls[0][1]
+    assert isinstance(info, MovieInfo)
+    assert info.movie.id == movie.id and not info.movie.has_card  # posted before it is recorded
+    assert info.reviews == 0
+    assert cards.calls[1] == ("finish", movie)  # the recorded movie, once
+    assert await services.movies.by_id(movie.id) == movie
+    assert await services.movies.by_card(20) == movie
+
+
+async def test_add_in_a_forum_records_the_post_as_card_and_thread(
+    services: Services, db: Database
+) -> None:
+    cards = FakeCards(PostedCard(channel_id=40, message_id=41, thread_id=40))
+    movie = await services.movies.add(GUILD, 7, "Heat", 1995, cards)
+    assert (movie.card_channel_id, movie.card_message_id, movie.thread_id) == (40, 41, 40)
+    assert await _movie_rows(db) == [(movie.id, GUILD, "Heat", 1995, 40, 41, 40)]
+    assert cards.names == ["post", "finish"]
+    assert cards.calls[1] == ("finish", movie)
+
+
+async def test_add_keeps_a_card_whose_thread_was_refused(services: Services, db: Database) -> None:
+    cards = FakeCards(PostedCard(channel_id=10, message_id=20, thread_id=None))
+    movie = await services.movies.add(GUILD, 7, "Heat", 1995, cards)
+    assert await _movie_rows(db) == [(movie.id, GUILD, "Heat", 1995, 10, 20, None)]
+    assert cards.names == ["post", "finish"]
+    assert cards.calls[1] == ("finish", movie)
+
+
+async def test_a_refused_card_keeps_no_movie(services: Services, db: Database) -> None:
+    refused = BotMissingPermissions("I need **Send Messages** in <#10>.")
+    cards = FakeCards(fail=refused)
+    with pytest.raises(BotMissingPermissions) as caught:
+        await services.movies.add(GUILD, 7, "Parasite", 2019, cards)
+    assert caught.value is refused
+    assert cards.names == ["post"]  # nothing posted, so nothing withdrawn; never finished
+    assert await _movie_rows(db) == []
+    retry = FakeCards()  # the member can try again
+    movie = await services.movies.add(GUILD, 7, "Parasite", 2019, retry)
+    assert await _movie_rows(db) == [(movie.id, GUILD, "Parasite", 2019, 10, 20, 30)]
+
+
+@pytest.mark.parametrize("step", ["attach_card", "attach_thread"])
+@pytest.mark.parametrize("error", [RuntimeError("disk I/O error"), asyncio.CancelledError()])
+async def test_a_card_that_cannot_be_recorded_is_withdrawn(
+    services: Services,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    step: str,
+    error: BaseException,
+) -> None:
+    async def broken(*args: object) -> Movie:
+        raise error
+
+    monkeypatch.setattr(MovieService, step, broken)
+    cards = FakeCards()
+    with pytest.raises(type(error)) as caught:
+        await services.movies.add(GUILD, 7, "Parasite", 2019, cards)
+    assert caught.value is error
+    assert cards.names == ["post", "withdraw"]
+    assert cards.calls[1] == ("withdraw", CARD)  # the card it posted
+    assert await _movie_rows(db) == []
+
+
+async def test_cancelled_while_posting_keeps_no_movie(services: Services, db: Database) -> None:
+    cards = FakeCards(fail=asyncio.CancelledError())
+    with pytest.raises(asyncio.CancelledError):
+        await services.movies.add(GUILD, 7, "Parasite", 2019, cards)
+    assert cards.names == ["post"]
+    assert await _movie_rows(db) == []
+
+
+async def test_a_cancelled_command_keeps_no_movie(services: Services, db: Database) -> None:
+    cards = FakeCards(gate=asyncio.Event())  # never opened: posting hangs until cancelled
+    task = asyncio.create_task(services.movies.add(GUILD, 7, "Parasite", 2019, cards))
+    await cards.posting.wait()
+    assert len(await _movie_rows(db)) == 1  # reserved while the card is being posted
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert cards.names == ["post"]
+    assert await _movie_rows(db) == []
+
+
+async def test_a_duplicate_is_refused_before_anything_is_posted(
+    services: Services, db: Database
+) -> None:
+    first = await services.movies.add(GUILD, 7, "Parasite", 2019, FakeCards())
+    before = await _movie_rows(db)
+    cards = FakeCards(PostedCard(channel_id=11, message_id=21, thread_id=31))
+    with pytest.raises(Duplicate, match=r"Parasite \(2019\) is already") as caught:
+        await services.movies.add(GUILD, 8, " parasite", 2019, cards)
+    assert caught.value.link == f"https://discord.com/channels/{GUILD}/10/20"
+    assert cards.calls == []
+    assert await _movie_rows(db) == before
+    assert before[0][0] == first.id
+
+
+@pytest.mark.parametrize(
+    ("title", "year"), [("", 2000), ("\u200b ", 2000), ("x" * 201, 2000), ("Ok", 1700)]
+)
+async def test_bad_input_is_refused_before_anything_is_posted(
+    services: Services, db: Database, title: str, year: int
+) -> None:
+    cards = FakeCards()
+    with pytest.raises(InvalidInput):
+        await services.movies.add(GUILD, 7, title, year, cards)
+    assert cards.calls == []
+    assert await _movie_rows(db) == []
