@@ -7,6 +7,7 @@ implements. A movie whose card could not be posted is not kept, so the member ca
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from dataclasses import dataclass, replace
@@ -85,9 +86,13 @@ class MovieService:
             if card.thread_id is not None:
                 movie = await self.attach_thread(movie, card.thread_id)
         except BaseException:
-            if card is not None:
-                await cards.withdraw(card)
-            await self.discard(movie)  # no card, no catalog entry: the member can retry
+            try:
+                if card is not None:
+                    await cards.withdraw(card)
+            finally:
+                # No card, no catalog entry, even when the withdrawal fails or is cancelled:
+                # the member can retry.
+                await asyncio.shield(self.discard(movie))
             raise
         await cards.finish(movie)
         return movie

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -78,11 +80,22 @@ class ReviewService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        self._turns: dict[int, asyncio.Lock] = {}
+        self._turns: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, tasks using it
 
-    def _turn(self, review_id: int) -> asyncio.Lock:
-        """One publish or delete at a time per review."""
-        return self._turns.setdefault(review_id, asyncio.Lock())
+    @asynccontextmanager
+    async def _turn(self, review_id: int) -> AsyncIterator[None]:
+        """One publish or delete at a time per review; the lock goes when nobody needs it."""
+        lock, users = self._turns.get(review_id, (asyncio.Lock(), 0))
+        self._turns[review_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._turns[review_id]
+            if users == 1:
+                del self._turns[review_id]
+            else:
+                self._turns[review_id] = (lock, users - 1)
 
     # -- the use cases that touch Discord -----------------------------------------------------
     async def post(
@@ -99,8 +112,12 @@ class ReviewService:
                 parts = await publisher.publish(review, movie, draft)
                 review = await self.record_parts(review, parts)
         except BaseException:
-            await publisher.delete(parts, quiet=True)  # posted, but not recorded
-            await self.discard(review)
+            try:
+                await publisher.delete(parts, quiet=True)  # posted, but not recorded
+            finally:
+                # Even when the clean-up fails or is cancelled: a reservation left behind would
+                # refuse the member's next try as "already reviewed".
+                await asyncio.shield(self.discard(review))
             raise
         publisher.card_changed(movie.id)
         return movie, review
@@ -119,6 +136,10 @@ class ReviewService:
                 review = await self.save_edit(review, draft, parts)
             except NotFound:  # deleted while it was being re-posted: leave nothing behind
                 await publisher.delete(parts, quiet=True)
+                raise
+            except BaseException:  # not saved: the review keeps its old parts, drop the new ones
+                kept = {part.message_id for part in review.parts}
+                await publisher.delete([p for p in parts if p.message_id not in kept], quiet=True)
                 raise
         return movie, review
 
@@ -189,10 +210,11 @@ class ReviewService:
     async def record_parts(self, review: Review, parts: list[PostedPart]) -> Review:
         """Where the review is on Discord now (every posted message, in both copies)."""
         async with self._db.session() as s:
+            if await s.reviews.by_id(review.id) is None:  # deleted while it was being posted
+                raise NotFound("That review was deleted while it was being posted.")
             await s.reviews.replace_parts(review.id, parts)
             stored = await s.reviews.by_id(review.id)
-        if stored is None:  # deleted while it was being posted; the caller tidies up
-            raise NotFound("That review was deleted while it was being posted.")
+        assert stored is not None
         return stored
 
     # -- changing ----------------------------------------------------------------------------

@@ -487,9 +487,7 @@ async def test_post_of_a_review_deleted_while_posting_deletes_what_it_posted(
         await services.reviews.remove(review)
 
     publisher.after_posting = delete_it
-    # record_parts means to say NotFound; the foreign key refuses the parts first (see the
-    # xfail below), and either way nothing may be left behind.
-    with pytest.raises((NotFound, aiosqlite.IntegrityError)):
+    with pytest.raises(NotFound):
         await services.reviews.post(movie, ALICE, _draft(), publisher)
     posted = (
         PostedPart(REVIEWS_CHANNEL, 500, 0, False),
@@ -501,12 +499,6 @@ async def test_post_of_a_review_deleted_while_posting_deletes_what_it_posted(
     assert await _snapshot(db) == {"reviews": [], "review_messages": [], "helpful_votes": []}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=aiosqlite.IntegrityError,
-    reason="record_parts inserts the parts before it checks that the review is still there, "
-    "so the foreign key fails first and the member sees an internal error, not NotFound",
-)
 async def test_post_of_a_review_deleted_while_posting_says_so(
     services: Services, movie: Movie
 ) -> None:
@@ -596,6 +588,27 @@ async def test_edit_of_a_review_deleted_while_reposting_leaves_nothing(
     assert publisher.existing == set()
     assert publisher.deleted_missing == []
     assert await _snapshot(db) == {"reviews": [], "review_messages": [], "helpful_votes": []}
+
+
+async def test_an_edit_that_cannot_be_saved_drops_only_the_messages_it_added(
+    services: Services, movie: Movie, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, review = await services.reviews.post(movie, ALICE, _draft(), FakePublisher(parts=1))
+    before = await _snapshot(db)
+    publisher = FakePublisher(parts=3, first_id=700)
+    publisher.existing = {500}
+
+    async def broken(*_: object) -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(services.reviews, "save_edit", broken)
+    with pytest.raises(RuntimeError):
+        await services.reviews.edit(movie, ALICE, _draft("New text."), publisher)
+    added = (PostedPart(REVIEWS_CHANNEL, 700, 1, False), PostedPart(REVIEWS_CHANNEL, 701, 2, False))
+    assert publisher.deletes() == [("delete", added, True)]
+    assert publisher.existing == {500}  # the recorded message stays, as the database says
+    assert await _snapshot(db) == before
+    assert review.parts[0].message_id == 500
 
 
 async def test_two_edits_at_once_leave_no_orphaned_messages(
