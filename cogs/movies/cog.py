@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.links import message_link
-from bot.domain.movies import Movie, MovieSort
+from bot.domain.movies import MovieSort
 from bot.services.club import ClubService
 from bot.services.movies import MovieInfo, MoviePage, MovieService, PostedCard
 from bot.ui.autocomplete import movie_choices
@@ -83,8 +83,8 @@ class CardHere:
         channel = posting_channel(interaction, settings.movies_channel_id, allow_forum=True)
         return await self._cards.publish(info, channel)
 
-    async def finish(self, movie: Movie) -> None:
-        await self._cards.finish(movie)
+    async def finish(self, info: MovieInfo) -> None:
+        await self._cards.finish(info)
 
     async def withdraw(self, card: PostedCard) -> None:
         await self._cards.withdraw(card)

@@ -120,7 +120,8 @@ class CardPublisher:
         self._unlinked.add(message.id)
         return PostedCard(channel.id, message.id, thread.id)
 
-    async def finish(self, movie: Movie) -> None:
+    async def finish(self, info: MovieInfo) -> None:
+        movie = info.movie
         if movie.card_channel_id is None or movie.card_message_id is None:
             return
         self._ratings.card_moved(None, movie.card_message_id, movie.id)
@@ -131,7 +132,7 @@ class CardPublisher:
             self._unlinked.discard(movie.card_message_id)
             with contextlib.suppress(discord.HTTPException):
                 async with self._edit_turns[movie.card_channel_id]:
-                    await message.edit(embed=card_embed(await self._movies.info(movie)))
+                    await message.edit(embed=card_embed(info))
         await add_rating_reactions(message)
 
     async def withdraw(self, card: PostedCard) -> None:
@@ -159,7 +160,7 @@ class CardPublisher:
         self._ratings.card_moved(old_card, None, movie.id)
         if card.thread_id is not None:
             movie = await self._movies.attach_thread(movie, card.thread_id)
-        await self.finish(movie)
+        await self.finish(await self._movies.info(movie))
         thread = self._client.get_channel(card.thread_id) if card.thread_id else None
         return movie, thread if isinstance(thread, discord.Thread) else None
 

@@ -146,8 +146,8 @@ class FakeCards:
             raise self.fail
         return self.card
 
-    async def finish(self, movie: Movie) -> None:
-        self.calls.append(("finish", movie))
+    async def finish(self, info: MovieInfo) -> None:
+        self.calls.append(("finish", info.movie))
 
     async def withdraw(self, card: PostedCard) -> None:
         self.calls.append(("withdraw", card))
