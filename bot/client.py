@@ -112,12 +112,19 @@ class ClubBot(commands.Bot):
     def close_soon(self) -> None:
         """From a signal handler: start closing once; the task is kept until it is done."""
         if self._closing is None:
-            self._closing = asyncio.create_task(self.close(), name="close")
+            self._closing = asyncio.create_task(self._close_once(), name="close")
 
     async def close(self) -> None:
         """Bounded, whatever is queued: card edits still owed are dropped (the next start
         catches those cards up after READY), the gateway closes so no event arrives after this,
-        and every rating already received is committed before the database is closed."""
+        and every rating already received is committed. Every caller (the signal handler,
+        ``async with bot`` on the way out) waits for the same one closing, so the database is
+        closed only after it."""
+        self.close_soon()
+        assert self._closing is not None
+        await asyncio.shield(self._closing)
+
+    async def _close_once(self) -> None:
         await self.cards.close()
         await self.card_sync.close()
         await super().close()
@@ -157,7 +164,10 @@ async def run(settings: Settings) -> None:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signum, bot.close_soon)
         async with bot:
-            await bot.start(settings.token)
+            try:
+                await bot.start(settings.token)
+            finally:
+                await bot.close()  # the one closing, whoever began it: ratings are committed
     finally:
         await db.close()
         log.info("stopped; database closed")

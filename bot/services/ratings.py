@@ -97,6 +97,11 @@ class RatingService:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._run(), name="ratings-writer")
 
+    @property
+    def running(self) -> bool:
+        """Is the writer still taking changes?"""
+        return self._writer is not None and not self._writer.done()
+
     async def stop(self) -> None:
         """Commit every change received so far, then stop the writer (the composition root
         calls this after the gateway is closed, so nothing arrives behind it)."""

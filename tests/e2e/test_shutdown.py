@@ -15,9 +15,14 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
+import pytest
 
+from bot import client
+from bot.client import ClubBot, create_bot
+from bot.config import Settings
 from bot.domain.clock import SystemClock
 from bot.domain.ratings import SCORE_EMOJI, RatingSummary
 from bot.services import build_services
@@ -206,3 +211,53 @@ def _summary(ratings: dict[tuple[int, int], int], movie_id: int) -> str:
     scores = [score for (movie, _), score in ratings.items() if movie == movie_id]
     summary = RatingSummary.from_scores(scores)
     return f"**{summary.headline()}**\n```\n{summary.histogram()}\n```"
+
+
+async def test_run_closes_the_database_only_after_every_queued_rating_is_committed(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run()`` as ``python -m bot`` runs it, stopped the way SIGTERM stops it: the ratings
+    already received are committed before the database is closed, however the closing began."""
+    created: list[ClubBot] = []
+
+    def capture(*args: Any, **kwargs: Any) -> ClubBot:
+        bot = create_bot(*args, guild_ready_timeout=0.2, **kwargs)
+        created.append(bot)
+        return bot
+
+    monkeypatch.setattr(client, "create_bot", capture)
+    writer_at_close: list[bool] = []
+    real_close = Database.close
+
+    async def close_database(self: Database) -> None:
+        writer_at_close.append(created[0].services.ratings.running)
+        await real_close(self)
+
+    monkeypatch.setattr(Database, "close", close_database)
+    db_path = tmp_path / "club.db"
+    settings = Settings(token=emu.token, database_path=db_path, dev_guild_id=emu.world.guild.id)
+    running = asyncio.create_task(client.run(settings))
+    while not created or not created[0].is_ready():
+        assert not running.done(), running
+        await asyncio.sleep(0.02)
+    bot = created[0]
+    guild, channel = emu.world.guild, emu.world.guild.channel("movies")
+    movie = await bot.services.movies.add_entry(guild.id, guild.admin.id, "Heat", 1995)
+    card = emu.world.post(channel, guild.me, {"embeds": [{"title": movie.label}]})
+    await bot.services.movies.attach_card(movie, channel.id, int(card["id"]))
+    received = [
+        await bot.services.ratings.on_reaction(
+            int(card["id"]), 5000 + member, SCORE_EMOJI[member % 10], added=True
+        )
+        for member in range(500)
+    ]
+    assert sum(1 for f in received if f is not None and not f.done()) > 0  # some still queued
+    bot.close_soon()  # what SIGTERM does
+    await asyncio.wait_for(running, 10)
+    assert writer_at_close == [False], "the database was closed under the ratings writer"
+    async with (
+        aiosqlite.connect(db_path) as conn,
+        conn.execute("SELECT member_id, score FROM ratings ORDER BY member_id") as cur,
+    ):
+        ratings = [tuple(row) for row in await cur.fetchall()]
+    assert ratings == [(5000 + member, member % 10 + 1) for member in range(500)]
