@@ -33,6 +33,8 @@ def _imports(source: str) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
+            # ``from cogs import ratings`` reaches ``cogs.ratings`` as surely as a dotted import.
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 
 
@@ -168,6 +170,11 @@ def test_bot_ui_holds_only_what_two_features_share() -> None:
 )
 def test_each_rule_catches_its_offender(module: str, imports: set[str]) -> None:
     assert violations(module, imports) != []
+
+
+def test_an_import_of_a_sibling_package_by_name_is_seen() -> None:
+    imports = _imports("from cogs import ratings\n")
+    assert violations("cogs.movies.cog", imports) != []
 
 
 def test_a_feature_may_import_its_own_modules_and_shared_ui() -> None:
