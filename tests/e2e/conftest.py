@@ -22,9 +22,13 @@ from bot.client import ClubBot, create_bot
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.storage.database import Database
-from tests.emulator import Emulator
+from tests.emulator import EmuClock, Emulator, FastTime, RealTime
 
 READY_TIMEOUT = 15.0
+# How much faster than real time the emulator's rate limits run in tests that are not about
+# timing: a card's ten reactions (1 per 0.25 s) take 0.125 s instead of 2.5 s, five review
+# messages a channel per 0.25 s instead of per 5 s. Every rule and header stays as on Discord.
+LIMITS_SPEED = 20.0
 
 
 class _ErrorLog(logging.Handler):
@@ -151,6 +155,16 @@ async def running(emu: Emulator, db_path: Path, clock: Clock | None = None) -> A
     assert emu.internal_errors == [], "the emulator itself failed"
     logged = [r.getMessage() for r in errors.records]
     assert len(logged) == harness.expected_error_logs, f"the bot logged errors: {logged}"
+
+
+@pytest.fixture
+def limit_clock(request: pytest.FixtureRequest) -> EmuClock:
+    """The bot's behaviour is under test here, not Discord's pace: the emulator's rate limits
+    run LIMITS_SPEED times faster (still enforced, still advertised). A test about pacing or
+    429s says ``@pytest.mark.real_rate_limits`` and gets Discord's real pace."""
+    if request.node.get_closest_marker("real_rate_limits") is not None:
+        return RealTime()
+    return FastTime(LIMITS_SPEED)
 
 
 @pytest.fixture

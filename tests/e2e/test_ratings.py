@@ -8,6 +8,7 @@ import random
 from collections import defaultdict
 
 import aiosqlite
+import pytest
 
 from bot.domain.ratings import SCORE_EMOJI, RatingSummary
 from tests.e2e.conftest import Club, eventually
@@ -86,6 +87,7 @@ class Members:
             del self.expected[member.id]
 
 
+@pytest.mark.real_rate_limits
 async def test_fifty_members_in_random_order_end_exact_with_coalesced_edits(club: Club) -> None:
     movie_id, channel_id, card_id = await _add_movie(club, "Parasite", 2019)
     people = [club.guild.add_member(f"fan{i}") for i in range(50)]
