@@ -96,7 +96,9 @@ async def test_fifty_members_in_random_order_end_exact_with_coalesced_edits(club
     for _ in range(400):
         member = rng.choice(people)
         current = acting.expected.get(member.id)
-        if current is not None and rng.random() < 0.2:
+        # With all ten numbers still on the card (the bot tidies at Discord's pace, which a
+        # loaded machine may leave behind), the member takes their current one off instead.
+        if current is not None and (rng.random() < 0.2 or len(acting.on_card(member)) == 10):
             await acting.remove(member, current)
         else:
             choices = [s for s in range(1, 11) if s not in acting.on_card(member)]
