@@ -100,17 +100,30 @@ class Club:
         return await self.start()
 
 
+# Names discord.py gives the tasks that run the bot's code for an event: listeners, slash
+# commands, and component and modal callbacks.
+_HANDLER_TASKS = (
+    "discord.py: ",
+    "CommandTree-invoker",
+    "discord-ui-view-dispatch-",
+    "discord-ui-modal-dispatch-",
+    "discord-ui-dynamic-item-",
+)
+
+
 async def _drain_event_handlers(within: float = 5.0) -> None:
     """Let the bot finish handling events the emulator already sent.
 
     A test that ends right after the bot deleted a message would otherwise close the database
-    under the MESSAGE_DELETE handler (``Cannot operate on a closed database``).
+    under the MESSAGE_DELETE handler (``Cannot operate on a closed database``); one that ends
+    while a command still works after its reply (a /rate re-posting a deleted card) would close
+    the HTTP session under it (``Session is closed``).
     """
     await asyncio.sleep(0.05)  # frames already on the loopback socket reach the bot
     handlers = [
         task
         for task in asyncio.all_tasks()
-        if task.get_name().startswith("discord.py: ") and not task.done()
+        if task.get_name().startswith(_HANDLER_TASKS) and not task.done()
     ]
     if handlers:
         await asyncio.wait(handlers, timeout=within)
