@@ -200,6 +200,7 @@ async def test_a_deleted_card_keeps_its_ratings_and_comes_back_once(club: Club) 
     acting = Members(club, channel_id, card_id)
     await acting.add(fan, 9)
     await eventually(lambda: _has(club, movie_id, {fan.id: 9}))
+    await club.settle()  # the card shows the 9 (an edit still on its way would re-post it)
     await club.emu.delete_message(channel_id, card_id, by=club.guild.mod)
 
     async def detached() -> None:
