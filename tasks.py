@@ -4,6 +4,9 @@
     python3 tasks.py test    # set up, then run the whole test suite (extra args go to pytest)
     python3 tasks.py lint    # set up, then ruff (lint + format check) and mypy
 
+`test` runs pytest with TEST_WORKERS pytest-xdist workers unless the arguments choose (`-n 0`
+runs in this one process, as `--pdb` and `--trace` do anyway).
+
 Only the standard library is used here, so it works on a machine that has nothing but Python 3.11+.
 The virtualenv lives in `.venv/`; it is (re)installed when pyproject.toml's dependencies change.
 """
@@ -21,6 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".setup-stamp"
+# pytest-xdist workers for `test`. The suite mostly waits on loopback I/O and on the bot's own
+# timers, so on a 2-core machine four workers beat two (measured: 2 -> 85 s, 4 -> 53 s, 8 -> 57 s).
+TEST_WORKERS = 4
 
 
 def _venv_python() -> Path:
@@ -55,6 +61,21 @@ def ensure_env(with_dev: bool) -> Path:
     return python
 
 
+def _pytest_args(args: list[str]) -> list[str]:
+    """``args`` with ``-n TEST_WORKERS`` in front, unless they choose the workers themselves or
+    ask for a debugger (which needs the test in this process)."""
+    for arg in args:
+        chooses = arg in {"-n", "--numprocesses", "--pdb", "--trace", "no:xdist", "-pno:xdist"}
+        if chooses or arg.startswith(("--numprocesses=", "-n=")) or _short_n(arg):
+            return args
+    return ["-n", str(TEST_WORKERS), *args]
+
+
+def _short_n(arg: str) -> bool:
+    """``-n4`` or ``-nauto`` (but not ``--no-header`` or ``-ra``)."""
+    return arg.startswith("-n") and not arg.startswith("--")
+
+
 def _run(argv: list[str]) -> int:
     return subprocess.run(argv, cwd=ROOT, check=False).returncode
 
@@ -68,7 +89,7 @@ def main(argv: list[str]) -> int:
     if task == "bot":
         return _run([python, "-m", "bot", *rest])
     if task == "test":
-        return _run([python, "-m", "pytest", *rest])
+        return _run([python, "-m", "pytest", *_pytest_args(rest)])
     for step in (
         [python, "-m", "ruff", "check", "."],
         [python, "-m", "ruff", "format", "--check", "."],

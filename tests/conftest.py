@@ -1,4 +1,5 @@
-"""Fixtures every test layer shares: a real migrated SQLite database and an injected clock."""
+"""Fixtures every test layer shares: a real migrated SQLite database, an injected clock, and a
+started emulator whose rate limits run on the injected ``limit_clock``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from bot.domain.clock import ManualClock
 from bot.services import Services, build_services
 from bot.storage.database import Database
-from tests.emulator import Emulator
+from tests.emulator import EmuClock, Emulator, RealTime
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_SAMPLES = REPO_ROOT.parent / "shared" / "samples"
@@ -37,9 +38,15 @@ def services(db: Database, clock: ManualClock) -> Services:
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
+def limit_clock() -> EmuClock:
+    """The time the emulator's rate limits run on: real time, unless a layer overrides this."""
+    return RealTime()
+
+
+@pytest.fixture
+async def emu(limit_clock: EmuClock) -> AsyncIterator[Emulator]:
     """A started loopback Discord, with discord.py in this process pointed at it."""
-    emulator = Emulator()
+    emulator = Emulator(limit_clock=limit_clock)
     await emulator.start()
     emulator.install()
     try:

@@ -22,9 +22,13 @@ from bot.client import ClubBot, create_bot
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.storage.database import Database
-from tests.emulator import Emulator
+from tests.emulator import EmuClock, Emulator, FastTime, RealTime
 
 READY_TIMEOUT = 15.0
+# How much faster than real time the emulator's rate limits run in tests that are not about
+# timing: a card's ten reactions (1 per 0.25 s) take 0.125 s instead of 2.5 s, five review
+# messages a channel per 0.25 s instead of per 5 s. Every rule and header stays as on Discord.
+LIMITS_SPEED = 20.0
 
 
 class _ErrorLog(logging.Handler):
@@ -93,17 +97,30 @@ class Club:
         return await self.start()
 
 
+# Names discord.py gives the tasks that run the bot's code for an event: listeners, slash
+# commands, and component and modal callbacks.
+_HANDLER_TASKS = (
+    "discord.py: ",
+    "CommandTree-invoker",
+    "discord-ui-view-dispatch-",
+    "discord-ui-modal-dispatch-",
+    "discord-ui-dynamic-item-",
+)
+
+
 async def _drain_event_handlers(within: float = 5.0) -> None:
     """Let the bot finish handling events the emulator already sent.
 
     A test that ends right after the bot deleted a message would otherwise close the database
-    under the MESSAGE_DELETE handler (``Cannot operate on a closed database``).
+    under the MESSAGE_DELETE handler (``Cannot operate on a closed database``); one that ends
+    while a command still works after its reply (a /rate re-posting a deleted card) would close
+    the HTTP session under it (``Session is closed``).
     """
     await asyncio.sleep(0.05)  # frames already on the loopback socket reach the bot
     handlers = [
         task
         for task in asyncio.all_tasks()
-        if task.get_name().startswith("discord.py: ") and not task.done()
+        if task.get_name().startswith(_HANDLER_TASKS) and not task.done()
     ]
     if handlers:
         await asyncio.wait(handlers, timeout=within)
@@ -148,6 +165,16 @@ async def running(emu: Emulator, db_path: Path, clock: Clock | None = None) -> A
     assert emu.internal_errors == [], "the emulator itself failed"
     logged = [r.getMessage() for r in errors.records]
     assert len(logged) == harness.expected_error_logs, f"the bot logged errors: {logged}"
+
+
+@pytest.fixture
+def limit_clock(request: pytest.FixtureRequest) -> EmuClock:
+    """The bot's behaviour is under test here, not Discord's pace: the emulator's rate limits
+    run LIMITS_SPEED times faster (still enforced, still advertised). A test about pacing or
+    429s says ``@pytest.mark.real_rate_limits`` and gets Discord's real pace."""
+    if request.node.get_closest_marker("real_rate_limits") is not None:
+        return RealTime()
+    return FastTime(LIMITS_SPEED)
 
 
 @pytest.fixture

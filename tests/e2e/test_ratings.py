@@ -8,6 +8,7 @@ import random
 from collections import defaultdict
 
 import aiosqlite
+import pytest
 
 from bot.domain.ratings import SCORE_EMOJI, RatingSummary
 from tests.e2e.conftest import Club, eventually
@@ -86,6 +87,7 @@ class Members:
             del self.expected[member.id]
 
 
+@pytest.mark.real_rate_limits
 async def test_fifty_members_in_random_order_end_exact_with_coalesced_edits(club: Club) -> None:
     movie_id, channel_id, card_id = await _add_movie(club, "Parasite", 2019)
     people = [club.guild.add_member(f"fan{i}") for i in range(50)]
@@ -94,7 +96,9 @@ async def test_fifty_members_in_random_order_end_exact_with_coalesced_edits(club
     for _ in range(400):
         member = rng.choice(people)
         current = acting.expected.get(member.id)
-        if current is not None and rng.random() < 0.2:
+        # With all ten numbers still on the card (the bot tidies at Discord's pace, which a
+        # loaded machine may leave behind), the member takes their current one off instead.
+        if current is not None and (rng.random() < 0.2 or len(acting.on_card(member)) == 10):
             await acting.remove(member, current)
         else:
             choices = [s for s in range(1, 11) if s not in acting.on_card(member)]
@@ -196,6 +200,7 @@ async def test_a_deleted_card_keeps_its_ratings_and_comes_back_once(club: Club) 
     acting = Members(club, channel_id, card_id)
     await acting.add(fan, 9)
     await eventually(lambda: _has(club, movie_id, {fan.id: 9}))
+    await club.settle()  # the card shows the 9 (an edit still on its way would re-post it)
     await club.emu.delete_message(channel_id, card_id, by=club.guild.mod)
 
     async def detached() -> None:

@@ -679,6 +679,7 @@ async def test_missing_permission_to_post_is_explained_and_nothing_is_kept(club:
     assert club.emu.world.messages(thread_id) == []  # the half-posted thread copy is removed
 
 
+@pytest.mark.real_rate_limits
 async def test_a_delete_during_an_edit_leaves_no_message_behind(club: Club) -> None:
     """The delete waits for the edit's turn and then removes what the edit posted."""
     await _setup(club, card=False)

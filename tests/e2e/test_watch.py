@@ -378,6 +378,7 @@ async def test_0230_on_the_spring_forward_day_posts_once_at_0330(
 
 
 # -- many guilds in the same minute --------------------------------------------------------------
+@pytest.mark.real_rate_limits
 async def test_twenty_guilds_due_in_the_same_minute_all_post_without_a_429(
     emu: Emulator, tmp_path: Path
 ) -> None:

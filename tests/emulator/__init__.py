@@ -27,11 +27,18 @@ once the gateway event is queued. Interaction helpers return an `Interaction` wh
 `emu.unknown` the ones no route matched (answered 404), `emu.rate_limited` counts 429s, and
 `emu.wait_for(predicate)` waits on anything.
 
+Time is injected (`tests.emulator.clock`): the rate limits run on `Emulator(limit_clock=...)`
+(`emu.limits.clock`), the interaction deadlines on `Emulator(deadline_clock=...)`
+(`emu.deadline_clock`). `RealTime()` (the default) is Discord's pace; `FastTime(speed)` keeps
+every rule and header but makes the waits ``speed`` times shorter, for tests not about timing;
+a test jumps any of them (`jump(seconds)`) instead of waiting.
+
 Permissions are Discord's: @everyone has VIEW_CHANNEL and USE_APPLICATION_COMMANDS, the
 "Members" role the usual chat rights, the bot's managed role what the bot needs
 (`GuildState.set_bot_permissions` replaces it), and `ChannelState.deny/allow` add overwrites.
 """
 
+from tests.emulator.clock import EmuClock, FastTime, ManualTime, RealTime
 from tests.emulator.driver import Emulator
 from tests.emulator.entities import ChannelState, GuildState, MemberState, RoleState
 from tests.emulator.errors import ApiError
@@ -47,13 +54,17 @@ __all__ = [
     "BotProcess",
     "Call",
     "ChannelState",
+    "EmuClock",
     "Emulator",
+    "FastTime",
     "GuildState",
     "Interaction",
+    "ManualTime",
     "MemberState",
     "Perm",
     "RateLimiter",
     "RateRule",
+    "RealTime",
     "RoleState",
     "StoredFile",
     "World",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.emulator import errors
+from tests.emulator.clock import EmuClock, RealTime
 from tests.emulator.entities import ChannelState, GuildState, MemberState
 from tests.emulator.errors import ApiError
 from tests.emulator.interactions import Interaction
@@ -19,10 +20,10 @@ JSON = dict[str, Any]
 class Core:
     """World + records + interaction registry; what every route handler receives."""
 
-    def __init__(self, world: World, signal: Signal) -> None:
+    def __init__(self, world: World, signal: Signal, limit_clock: EmuClock | None = None) -> None:
         self.world = world
         self.signal = signal
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(clock=limit_clock or RealTime())
         self.calls: list[Call] = []
         self.unknown: list[Call] = []
         self.rate_limited = 0

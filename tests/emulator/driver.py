@@ -15,6 +15,7 @@ import yarl
 from aiohttp import web
 
 from tests.emulator import routes_app, routes_interactions, routes_messages
+from tests.emulator.clock import EmuClock, RealTime
 from tests.emulator.commands import (
     CHAT_INPUT,
     MESSAGE_COMMAND,
@@ -54,10 +55,19 @@ INTERACTION_COMMAND = 2
 class Emulator:
     """A loopback Discord for one world; see the `tests.emulator` package docstring."""
 
-    def __init__(self, world: World | None = None) -> None:
+    def __init__(
+        self,
+        world: World | None = None,
+        *,
+        limit_clock: EmuClock | None = None,
+        deadline_clock: EmuClock | None = None,
+    ) -> None:
+        """The rate limits run on ``limit_clock`` and the interaction deadlines (3 s, 15 min) on
+        ``deadline_clock``; both are real time unless given (see `tests.emulator.clock`)."""
         self.world = world or World()
         self.signal = Signal()
-        self.core = Core(self.world, self.signal)
+        self.core = Core(self.world, self.signal, limit_clock)
+        self.deadline_clock: EmuClock = deadline_clock or RealTime()
         self.gateway = Gateway(self.world, self.signal)
         self._api = RestServer(
             self.core, [routes_app.routes, routes_messages.routes, routes_interactions.routes]
@@ -264,7 +274,17 @@ class Emulator:
         }
         if source is not None:
             payload["message"] = source
-        itx = Interaction(itx_id, token, kind, payload, channel, member, self.signal, source)
+        itx = Interaction(
+            itx_id,
+            token,
+            kind,
+            payload,
+            channel,
+            member,
+            self.signal,
+            source,
+            clock=self.deadline_clock,
+        )
         self.core.interactions[itx_id] = itx
         self.core.by_token[token] = itx
         self.world.emit("INTERACTION_CREATE", payload, guild.id)

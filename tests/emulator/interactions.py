@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.emulator.clock import EmuClock, RealTime
 from tests.emulator.entities import ChannelState, MemberState
 from tests.emulator.records import Signal
 from tests.emulator.world import MESSAGE_FLAG_EPHEMERAL
@@ -39,12 +39,16 @@ class Interaction:
     member: MemberState
     signal: Signal
     source_message: JSON | None = None  # the message whose component was used
-    created_at: float = field(default_factory=time.monotonic)
+    clock: EmuClock = field(default_factory=RealTime, repr=False)  # the deadlines' time line
+    created_at: float = field(init=False)  # on `clock`
     callback: JSON | None = None  # the first (and only accepted) callback body
     callback_at: float | None = None
     original: JSON | None = None  # the original response message, as stored
     followups: list[JSON] = field(default_factory=list)
     completed: bool = False  # a deferral was followed by an edit of @original or a followup
+
+    def __post_init__(self) -> None:
+        self.created_at = self.clock.now()
 
     # ---- state ---------------------------------------------------------------------------
     @property
@@ -91,11 +95,11 @@ class Interaction:
 
     @property
     def expired(self) -> bool:
-        return time.monotonic() - self.created_at > TOKEN_LIFETIME
+        return self.clock.now() - self.created_at > TOKEN_LIFETIME
 
     @property
     def late(self) -> bool:
-        return time.monotonic() - self.created_at > RESPONSE_DEADLINE
+        return self.clock.now() - self.created_at > RESPONSE_DEADLINE
 
     @property
     def done(self) -> bool:

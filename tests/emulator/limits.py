@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.emulator.clock import EmuClock, RealTime
 from tests.emulator.errors import EMPTY_MESSAGE, ApiError, field_error, invalid_form
 
 JSON = dict[str, Any]
@@ -323,12 +325,17 @@ def default_rules() -> dict[str, RateRule]:
 
 @dataclass
 class RateLimiter:
-    """Fixed-window buckets keyed like Discord's (bucket + major parameter) and a global limit."""
+    """Fixed-window buckets keyed like Discord's (bucket + major parameter) and a global limit.
+
+    Windows are counted on `clock` (see `tests.emulator.clock`); what the client is told to wait
+    (X-RateLimit-Reset-After / -Reset and a 429's ``retry_after``) is in real seconds.
+    """
 
     rules: dict[str, RateRule] = field(default_factory=default_rules)
     default: RateRule = field(default_factory=lambda: RateRule(50, 1.0, "default"))
     global_per_second: int = 50
     enabled: bool = True
+    clock: EmuClock = field(default_factory=RealTime)
     _windows: dict[str, _Window] = field(default_factory=dict)
     _global: deque[float] = field(default_factory=deque)
 
@@ -338,7 +345,7 @@ class RateLimiter:
         self._windows.clear()
 
     def check(self, route: str, major: str, *, exempt_global: bool) -> RateDecision:
-        now = time.monotonic()
+        now = self.clock.now()
         if not self.enabled:
             return RateDecision({})
         if not exempt_global:
@@ -351,10 +358,10 @@ class RateLimiter:
         window = self._windows.get(key)
         if window is None or now >= window.started + rule.per:
             window = self._windows[key] = _Window(now)
-        reset_after = window.started + rule.per - now
+        reset_after = self._real(window.started + rule.per - now)
         headers = self._headers(rule, name, window, reset_after)
         if window.count >= rule.limit:
-            return RateDecision(headers, retry_after=round(max(reset_after, 0.001), 3))
+            return RateDecision(headers, retry_after=reset_after)
         window.count += 1
         headers = self._headers(rule, name, window, reset_after)
         return RateDecision(headers)
@@ -363,10 +370,17 @@ class RateLimiter:
         while self._global and self._global[0] <= now - 1.0:
             self._global.popleft()
         if len(self._global) >= self.global_per_second:
-            retry = round(self._global[0] + 1.0 - now, 3)
+            retry = self._real(self._global[0] + 1.0 - now)
             return RateDecision({"X-RateLimit-Global": "true"}, retry, is_global=True)
         self._global.append(now)
         return None
+
+    def _real(self, wait: float) -> float:
+        """A wait on the limits' time line as the real seconds a client is told: rounded up to
+        the millisecond (at least 1 ms), so a client that sleeps what it is told never comes
+        back before the window has ended."""
+        real = self.clock.real_seconds(max(wait, 0.0))
+        return max(math.ceil(round(real * 1000, 6)) / 1000, 0.001)
 
     @staticmethod
     def _headers(rule: RateRule, name: str, window: _Window, reset_after: float) -> dict[str, str]:

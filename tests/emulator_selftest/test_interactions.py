@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 import pytest
 
-from tests.emulator import Emulator
+from tests.emulator import Emulator, ManualTime
 from tests.emulator.interactions import CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, MODAL
 from tests.emulator_selftest.conftest import start_bot, stop_bot
 from tests.emulator_selftest.minibot import MiniBot
@@ -146,11 +146,42 @@ async def test_attachment_option_is_served_from_the_loopback_cdn(
 
 
 async def test_answering_after_three_seconds_is_10062(emu: Emulator, bot: MiniBot) -> None:
+    emu.deadline_clock = ManualTime()  # the deadlines move only when the test says
     itx = await emu.slash(emu.world.guild.member("alice"), "late")
+    emu.deadline_clock.jump(3.1)  # the bot takes 3.1 s to answer
+    bot.answer_late.set()
     await emu.wait_for(lambda: bool(bot.errors), timeout=6, what="the late reply to fail")
     assert bot.errors[0].code == 10062
     assert bot.errors[0].status == 404
     assert not itx.responded
+
+
+async def test_answering_just_within_three_seconds_is_accepted(emu: Emulator, bot: MiniBot) -> None:
+    emu.deadline_clock = ManualTime()
+    itx = await emu.slash(emu.world.guild.member("alice"), "late")
+    emu.deadline_clock.jump(2.9)  # the bot takes 2.9 s to answer
+    bot.answer_late.set()
+    await itx.response()
+    assert itx.content == "answered"
+    assert bot.errors == []
+
+
+async def test_followups_end_fifteen_minutes_after_the_interaction(
+    emu: Emulator, bot: MiniBot
+) -> None:
+    emu.deadline_clock = ManualTime()
+    itx = await emu.slash(emu.world.guild.member("alice"), "slow")
+    await itx.wait_done()
+    await itx.wait_followups(1)  # "done thinking" replaced the original, then one followup
+    followup = discord.Webhook.partial(emu.world.application_id, itx.token, client=bot)
+    emu.deadline_clock.jump(14 * 60 + 59)
+    await followup.send("still in time")
+    assert [f["content"] for f in itx.followups] == ["second followup", "still in time"]
+    emu.deadline_clock.jump(2)  # 15 minutes and a second after the interaction
+    with pytest.raises(discord.HTTPException) as raised:
+        await followup.send("too late")
+    assert (raised.value.status, raised.value.code) == (401, 50027)
+    assert len(itx.followups) == 2
 
 
 async def test_a_second_response_is_40060(emu: Emulator, bot: MiniBot) -> None:
