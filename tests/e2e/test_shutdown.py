@@ -144,6 +144,7 @@ def _shown(emu: Emulator, channel_id: int, message_id: int) -> str:
     return str(card["embeds"][0].get("description", ""))
 
 
+@pytest.mark.real_rate_limits  # Discord's per-channel edit bucket is what makes edits owed
 async def test_sigterm_mid_storm_exits_fast_loses_nothing_and_cards_catch_up(
     emu: Emulator, tmp_path: Path
 ) -> None:
