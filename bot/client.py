@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import signal
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -25,7 +26,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.services import Services, build_services
 from bot.storage.database import Database
 from bot.ui.errors import ClubTree
-from cogs.ratings.cards import CardPublisher
+from cogs.ratings.cards import CARD_EDIT_INTERVAL, CardPublisher
 from cogs.ratings.sync import CardSync
 from cogs.watch.publisher import DiscordPublisher, Pacer
 
@@ -53,6 +54,15 @@ def club_intents() -> discord.Intents:
     return intents
 
 
+@dataclass(frozen=True)
+class Intervals:
+    """The bot's own waits. Production keeps the defaults; tests that are not about timing pass
+    shorter ones (the card edit pace is Discord-friendly, not a rule of the club's)."""
+
+    card_edit: float = CARD_EDIT_INTERVAL  # seconds from one edit of a card to the next
+    reidentify: float = 5.0  # before a new session after one that could not be resumed
+
+
 class ClubBot(commands.Bot):
     def __init__(
         self,
@@ -61,6 +71,7 @@ class ClubBot(commands.Bot):
         db: Database,
         services: Services,
         clock: Clock,
+        intervals: Intervals | None = None,
         **options: Any,
     ) -> None:
         """``options`` go to discord.py's ``Client`` as they are (e.g. ``guild_ready_timeout``)."""
@@ -79,11 +90,23 @@ class ClubBot(commands.Bot):
         self.db = db
         self.services = services
         self.clock = clock
-        self.cards = CardPublisher(self, services.movies, services.ratings, services.club)
+        self.intervals = intervals or Intervals()
+        self.cards = CardPublisher(
+            self,
+            services.movies,
+            services.ratings,
+            services.club,
+            edit_interval=self.intervals.card_edit,
+        )
         self.card_sync = CardSync(self, self.cards, services.movies, services.ratings)
         self.watch_publisher = DiscordPublisher(self, self.cards, Pacer())
         self._announced_ready = False
         self._closing: asyncio.Task[None] | None = None
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Like discord.py's (a pause before re-identifying), for the injected interval."""
+        if not initial:
+            await asyncio.sleep(self.intervals.reidentify)
 
     async def setup_hook(self) -> None:
         self.services.ratings.start()
@@ -145,11 +168,21 @@ class ClubBot(commands.Bot):
 
 
 def create_bot(
-    settings: Settings, db: Database, clock: Clock | None = None, **options: Any
+    settings: Settings,
+    db: Database,
+    clock: Clock | None = None,
+    *,
+    intervals: Intervals | None = None,
+    **options: Any,
 ) -> ClubBot:
     clock = clock or SystemClock()
     return ClubBot(
-        settings=settings, db=db, services=build_services(db, clock), clock=clock, **options
+        settings=settings,
+        db=db,
+        services=build_services(db, clock),
+        clock=clock,
+        intervals=intervals,
+        **options,
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from bot.client import ClubBot, create_bot
+from bot.client import ClubBot, Intervals, create_bot
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.storage.database import Database
@@ -29,6 +29,9 @@ READY_TIMEOUT = 15.0
 # timing: a card's ten reactions (1 per 0.25 s) take 0.125 s instead of 2.5 s, five review
 # messages a channel per 0.25 s instead of per 5 s. Every rule and header stays as on Discord.
 LIMITS_SPEED = 20.0
+# The bot's own waits in tests that are not about timing: a card may be edited every 0.1 s
+# (Discord-friendly 2 s in production) and a new session follows a lost one at once.
+FAST_INTERVALS = Intervals(card_edit=0.1, reidentify=0.0)
 
 
 class _ErrorLog(logging.Handler):
@@ -49,6 +52,7 @@ class Club:
     db: Database | None = None
     _task: asyncio.Task[None] | None = None
     expected_error_logs: int = 0  # a test that provokes a logged bug says how many it expects
+    intervals: Intervals = FAST_INTERVALS
 
     @property
     def guild(self) -> Any:
@@ -61,7 +65,9 @@ class Club:
             database_path=self.db_path,
             dev_guild_id=self.emu.world.guild.id,
         )
-        bot = create_bot(settings, self.db, self.clock, guild_ready_timeout=0.2)
+        bot = create_bot(
+            settings, self.db, self.clock, intervals=self.intervals, guild_ready_timeout=0.2
+        )
         self.bot = bot
         self._task = asyncio.create_task(bot.start(settings.token), name="bot")
         ready = asyncio.create_task(bot.wait_until_ready())
@@ -149,12 +155,18 @@ def assert_nothing_can_ping(club: Club) -> None:
 
 
 @asynccontextmanager
-async def running(emu: Emulator, db_path: Path, clock: Clock | None = None) -> AsyncIterator[Club]:
+async def running(
+    emu: Emulator,
+    db_path: Path,
+    clock: Clock | None = None,
+    *,
+    intervals: Intervals = FAST_INTERVALS,
+) -> AsyncIterator[Club]:
     """The bot against ``emu``; at the end, fail on unknown routes, emulator faults and logged
     errors the test did not announce in ``expected_error_logs``."""
     errors = _ErrorLog()
     logging.getLogger().addHandler(errors)
-    harness = Club(emu, db_path, clock=clock or SystemClock())
+    harness = Club(emu, db_path, clock=clock or SystemClock(), intervals=intervals)
     await harness.start()
     try:
         yield harness
@@ -178,8 +190,16 @@ def limit_clock(request: pytest.FixtureRequest) -> EmuClock:
 
 
 @pytest.fixture
-async def club(emu: Emulator, tmp_path: Path) -> AsyncIterator[Club]:
-    async with running(emu, tmp_path / "club.db") as harness:
+def intervals(request: pytest.FixtureRequest) -> Intervals:
+    """The bot's own waits: short, unless the test is about pacing (``real_rate_limits``)."""
+    if request.node.get_closest_marker("real_rate_limits") is not None:
+        return Intervals()
+    return FAST_INTERVALS
+
+
+@pytest.fixture
+async def club(emu: Emulator, tmp_path: Path, intervals: Intervals) -> AsyncIterator[Club]:
+    async with running(emu, tmp_path / "club.db", intervals=intervals) as harness:
         yield harness
 
 

@@ -19,6 +19,7 @@ import discord
 import pytest
 
 from bench.weekly_run import add_guilds, fill_database, posts_in, vote
+from bot.client import Intervals
 from bot.domain.clock import ManualClock
 from bot.domain.ratings import SCORE_EMOJI
 from bot.services.watch import Outcome, PostedIds
@@ -380,13 +381,13 @@ async def test_0230_on_the_spring_forward_day_posts_once_at_0330(
 # -- many guilds in the same minute --------------------------------------------------------------
 @pytest.mark.real_rate_limits
 async def test_twenty_guilds_due_in_the_same_minute_all_post_without_a_429(
-    emu: Emulator, tmp_path: Path
+    emu: Emulator, tmp_path: Path, intervals: Intervals
 ) -> None:
     """Four requests a guild: 80 in one tick, more than Discord's 50 a second allow at once."""
     clubs = add_guilds(emu.world, 20)
     clock = ManualClock(FRIDAY_W47 - timedelta(minutes=10))
     await fill_database(tmp_path / "club.db", clock, clubs, seed=7)
-    async with running(emu, tmp_path / "club.db", clock) as club:
+    async with running(emu, tmp_path / "club.db", clock, intervals=intervals) as club:
         await stop_loop(club)
         clock.set(FRIDAY_W47)
         first = await cog(club).run_due()
