@@ -22,7 +22,7 @@ def _env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DISCORD_", "DEV_GUILD", "DATABASE_", "LOG_"))
+        if not k.startswith(("DISCORD_", "DEV_GUILD", "DATABASE_", "LOG_", "SHARD_"))
     }
     env.update(extra)
     return env
@@ -145,3 +145,24 @@ async def test_discord_unreachable_is_one_clear_line(tmp_path: Path) -> None:
     assert code != 0
     assert out.strip().splitlines()[-1].startswith("reelclub: cannot reach Discord")
     assert "Traceback" not in out
+
+
+async def test_settings_this_version_cannot_use_yet_are_one_clear_line(tmp_path: Path) -> None:
+    base = {"PYTHONPATH": str(REPO), "DISCORD_TOKEN": "abcdefghijklmnop.qrstuv"}
+    postgres = _env(**base, DATABASE_URL="postgresql://club:hunter2-secret@localhost:5432/club")
+    code, out = await _run(["-m", "bot"], postgres, tmp_path)
+    assert code != 0
+    assert out.strip().splitlines() == [
+        "reelclub: DATABASE_URL names a PostgreSQL database, which this version cannot use yet: "
+        "leave DATABASE_URL empty or use sqlite:///data/reelclub.db."
+    ]
+    assert "hunter2" not in out
+    sharded = _env(**base, SHARD_COUNT="2", SHARD_IDS="0")
+    code, out = await _run(["-m", "bot"], sharded, tmp_path)
+    assert code != 0
+    assert len(out.strip().splitlines()) == 1
+    assert out.startswith("reelclub: SHARD_COUNT and SHARD_IDS are not supported")
+    broken = _env(**base, DATABASE_URL="mysql://club:hunter2-secret@localhost/club")
+    code, out = await _run(["-m", "bot"], broken, tmp_path)
+    assert code != 0 and "hunter2" not in out
+    assert out.strip().startswith("reelclub: DATABASE_URL 'mysql://club:***@localhost/club'")

@@ -69,7 +69,7 @@ class Bot:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("DISCORD_", "DEV_GUILD", "DATABASE_", "LOG_"))
+            if not k.startswith(("DISCORD_", "DEV_GUILD", "DATABASE_", "LOG_", "SHARD_"))
         }
         env.update(emu.subprocess_env())
         env.update(

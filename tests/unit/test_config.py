@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, load_settings, redact_url
 
 TOKEN = "MTIzNDU2Nzg5.abcdef.ghijklmnopqrstuvwxyz_-"
 
@@ -52,3 +52,79 @@ def test_bad_settings_say_what_to_fix(env: dict[str, str], says: str) -> None:
     with pytest.raises(ConfigError, match=says) as caught:
         load_settings(env)
     assert TOKEN not in str(caught.value)
+
+
+# -- DATABASE_URL ---------------------------------------------------------------------------
+PG_URL = "postgresql://club:s3cr3t-p%40ss@db.internal:5432/reelclub"
+
+
+def test_database_url_sqlite_wins_over_database_path() -> None:
+    settings = load_settings(
+        {"DISCORD_TOKEN": TOKEN, "DATABASE_PATH": "/tmp/x.db", "DATABASE_URL": "sqlite:///y/z.db"}
+    )
+    assert settings.database_path == Path("y/z.db")
+    assert settings.database_url is None
+    absolute = load_settings({"DISCORD_TOKEN": TOKEN, "DATABASE_URL": "sqlite:////srv/club.db"})
+    assert absolute.database_path == Path("/srv/club.db")
+
+
+def test_database_url_postgresql_is_kept_and_never_shown() -> None:
+    settings = load_settings({"DISCORD_TOKEN": TOKEN, "DATABASE_URL": PG_URL})
+    assert settings.database_url == PG_URL
+    assert "s3cr3t" not in repr(settings)
+    assert redact_url(PG_URL) == "postgresql://club:***@db.internal:5432/reelclub"
+    assert redact_url("postgres://:pw@h/d") == "postgres://:***@h/d"
+    assert redact_url("postgresql://h/d") == "postgresql://h/d"
+    assert "pw" not in redact_url("postgresql://u:pw[x@h/d")  # not parseable: nothing shown
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://u:s3cr3t-p%40ss@h/d", "must start with sqlite:/// or postgresql://"),
+        ("sqlite://relative.db", "is not a SQLite URL"),
+        ("sqlite:///", "is not a SQLite URL"),
+        ("postgresql://u:s3cr3t-p%40ss@host", "needs a host and a database name"),
+        ("postgresql://u:s3cr3t-p%40ss@/reelclub", "needs a host and a database name"),
+        ("postgresql://u:s3cr3t-p%40ss@host:port/reelclub", "a numeric port"),
+        ("/data/reelclub.db", "must start with sqlite:/// or postgresql://"),
+    ],
+)
+def test_a_bad_database_url_says_what_to_write_without_the_password(url: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=says) as caught:
+        load_settings({"DISCORD_TOKEN": TOKEN, "DATABASE_URL": url})
+    assert "s3cr3t" not in str(caught.value)
+
+
+# -- shards ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("env", "count", "ids"),
+    [
+        ({}, None, None),
+        ({"SHARD_COUNT": "4"}, 4, None),
+        ({"SHARD_IDS": "0,1"}, None, (0, 1)),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "0-3"}, 4, (0, 1, 2, 3)),
+        ({"SHARD_COUNT": "8", "SHARD_IDS": " 5, 0-1 ,1"}, 8, (0, 1, 5)),
+    ],
+)
+def test_shards(env: dict[str, str], count: int | None, ids: tuple[int, ...] | None) -> None:
+    settings = load_settings({"DISCORD_TOKEN": TOKEN, **env})
+    assert (settings.shard_count, settings.shard_ids) == (count, ids)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT must be a whole number from 1"),
+        ({"SHARD_COUNT": "two"}, "SHARD_COUNT must be a whole number from 1"),
+        ({"SHARD_COUNT": "100000"}, "SHARD_COUNT must be a whole number from 1"),
+        ({"SHARD_IDS": "a,b"}, "SHARD_IDS must list shard numbers"),
+        ({"SHARD_IDS": "3-1"}, "SHARD_IDS must list shard numbers"),
+        ({"SHARD_IDS": "0,,1"}, "SHARD_IDS must list shard numbers"),
+        ({"SHARD_IDS": "0-99999"}, "shard numbers stop at"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0-2"}, "names shard 2, but SHARD_COUNT is 2"),
+    ],
+)
+def test_bad_shards_say_what_to_fix(env: dict[str, str], says: str) -> None:
+    with pytest.raises(ConfigError, match=says):
+        load_settings({"DISCORD_TOKEN": TOKEN, **env})
