@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import weakref
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -80,22 +79,17 @@ class ReviewService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        self._turns: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, tasks using it
+        # One publish or delete at a time per review. A lock lives as long as someone holds or
+        # waits for it, and no longer.
+        self._turns: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
-    @asynccontextmanager
-    async def _turn(self, review_id: int) -> AsyncIterator[None]:
-        """One publish or delete at a time per review; the lock goes when nobody needs it."""
-        lock, users = self._turns.get(review_id, (asyncio.Lock(), 0))
-        self._turns[review_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._turns[review_id]
-            if users == 1:
-                del self._turns[review_id]
-            else:
-                self._turns[review_id] = (lock, users - 1)
+    def _turn(self, review_id: int) -> asyncio.Lock:
+        lock = self._turns.get(review_id)
+        if lock is None:
+            lock = self._turns[review_id] = asyncio.Lock()
+        return lock
 
     # -- the use cases that touch Discord -----------------------------------------------------
     async def post(

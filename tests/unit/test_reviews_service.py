@@ -701,6 +701,7 @@ async def test_a_delete_racing_an_edit_deletes_what_the_edit_posted(
     assert publisher.existing == set()  # no orphaned messages
     assert publisher.deleted_missing == []
     assert await _snapshot(db) == {"reviews": [], "review_messages": [], "helpful_votes": []}
+    assert len(services.reviews._turns) == 0  # a review's turn is forgotten once nobody needs it
 
 
 async def test_a_delete_racing_a_post_deletes_what_the_post_recorded(
