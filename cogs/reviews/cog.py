@@ -146,10 +146,7 @@ class ReviewModal(ClubModal):
             self.body.value, self.headline.value, self.rating.value, spoilers=self.spoilers
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        if self.editing is None:
-            await self.cog.post_new(interaction, self.movie, draft)
-        else:
-            await self.cog.post_edit(interaction, self.movie, draft)
+        await self.cog.publish(interaction, self.movie, draft, editing=self.editing is not None)
 
 
 @app_commands.guild_only()
@@ -202,15 +199,28 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
             await self._show(interaction, modal)
             return
         draft = await self._draft_from(interaction, file, headline, rating, spoilers=spoilers)
-        await self.post_new(interaction, found, draft)
+        await self.publish(interaction, found, draft, editing=False)
 
-    async def post_new(
-        self, interaction: discord.Interaction[ClubBot], movie: Movie, draft: ReviewDraft
+    async def publish(
+        self,
+        interaction: discord.Interaction[ClubBot],
+        movie: Movie,
+        draft: ReviewDraft,
+        *,
+        editing: bool,
     ) -> None:
-        """Post a checked review; nothing is kept when posting fails."""
-        here = await self._here(interaction)
-        movie, review = await self.reviews.post(movie, interaction.user.id, draft, here)
-        await interaction.followup.send(_posted_text(movie, review, "posted"), ephemeral=True)
+        """Post a checked review, or re-post an edited one over its old messages (the service
+        keeps nothing that failed), and tell the member where it is."""
+        here = ReviewHere(
+            self.poster,
+            self.cards,
+            channel=await self._reviews_channel(interaction),
+            author_name=interaction.user.display_name,
+        )
+        use_case = self.reviews.edit if editing else self.reviews.post
+        movie, review = await use_case(movie, interaction.user.id, draft, here)
+        verb = "updated" if editing else "posted"
+        await interaction.followup.send(_posted_text(movie, review, verb), ephemeral=True)
 
     # -- /review edit ------------------------------------------------------------------------
     @app_commands.command(name="edit", description="Change your review of a movie")
@@ -250,15 +260,7 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
             await self._show(interaction, modal)
             return
         draft = await self._draft_from(interaction, file, new_headline, new_rating, spoilers=hide)
-        await self.post_edit(interaction, found, draft)
-
-    async def post_edit(
-        self, interaction: discord.Interaction[ClubBot], movie: Movie, draft: ReviewDraft
-    ) -> None:
-        """Re-post an edited review over its old messages; stale ones are deleted."""
-        here = await self._here(interaction)
-        movie, review = await self.reviews.edit(movie, interaction.user.id, draft, here)
-        await interaction.followup.send(_posted_text(movie, review, "updated"), ephemeral=True)
+        await self.publish(interaction, found, draft, editing=True)
 
     # -- /review delete ----------------------------------------------------------------------
     @app_commands.command(name="delete", description="Delete your review (moderators: anyone's)")
@@ -388,14 +390,6 @@ class Reviews(commands.GroupCog, group_name="review", group_description="Reviews
         channel = posting_channel(interaction, settings.reviews_channel_id, allow_forum=False)
         assert isinstance(channel, discord.TextChannel)  # allow_forum=False
         return channel
-
-    async def _here(self, interaction: discord.Interaction[ClubBot]) -> ReviewHere:
-        return ReviewHere(
-            self.poster,
-            self.cards,
-            channel=await self._reviews_channel(interaction),
-            author_name=interaction.user.display_name,
-        )
 
 
 async def _download(file: discord.Attachment) -> bytes:
