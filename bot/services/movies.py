@@ -60,7 +60,7 @@ class CardPoster(Protocol):
         (a refused thread is only logged: it is opened when it is first needed)."""
         ...
 
-    async def finish(self, info: MovieInfo) -> None:
+    async def finish(self, info: MovieInfo, card: PostedCard) -> None:
         """After the card is recorded: link its thread on it, put the rating reactions on it."""
         ...
 
@@ -94,7 +94,7 @@ class MovieService:
                 # the member can retry.
                 await asyncio.shield(self.discard(movie))
             raise
-        await cards.finish(await self.info(movie))
+        await cards.finish(await self.info(movie), card)
         return movie
 
     async def add_entry(self, guild_id: int, member_id: int, title: str, year: int | None) -> Movie:

@@ -81,9 +81,7 @@ class ReviewService:
         self._clock = clock
         # One publish or delete at a time per review. A lock lives as long as someone holds or
         # waits for it, and no longer.
-        self._turns: weakref.WeakValueDictionary[int, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._turns: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _turn(self, review_id: int) -> asyncio.Lock:
         lock = self._turns.get(review_id)

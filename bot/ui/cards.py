@@ -19,7 +19,7 @@ class Cards(Protocol):
         """Post a new card in ``channel`` and open its spoiler thread (nothing is recorded)."""
         ...
 
-    async def finish(self, info: MovieInfo) -> None:
+    async def finish(self, info: MovieInfo, card: PostedCard) -> None:
         """A recorded new card: link its thread on it and put 1️⃣…🔟 on it."""
         ...
 

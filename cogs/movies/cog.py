@@ -83,8 +83,8 @@ class CardHere:
         channel = posting_channel(interaction, settings.movies_channel_id, allow_forum=True)
         return await self._cards.publish(info, channel)
 
-    async def finish(self, info: MovieInfo) -> None:
-        await self._cards.finish(info)
+    async def finish(self, info: MovieInfo, card: PostedCard) -> None:
+        await self._cards.finish(info, card)
 
     async def withdraw(self, card: PostedCard) -> None:
         await self._cards.withdraw(card)

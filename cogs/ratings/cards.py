@@ -74,7 +74,6 @@ class CardPublisher:
         self._edits: Coalescer[int] = Coalescer(self._edit, edit_interval)
         self._edit_turns: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._reposting: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._unlinked: set[int] = set()  # cards posted before their thread existed
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -117,10 +116,9 @@ class CardPublisher:
         except discord.HTTPException as exc:
             log.warning("could not open the spoiler thread in %d: %s", channel.id, exc.code)
             return PostedCard(channel.id, message.id, None)
-        self._unlinked.add(message.id)
         return PostedCard(channel.id, message.id, thread.id)
 
-    async def finish(self, info: MovieInfo) -> None:
+    async def finish(self, info: MovieInfo, card: PostedCard) -> None:
         movie = info.movie
         if movie.card_channel_id is None or movie.card_message_id is None:
             return
@@ -128,15 +126,15 @@ class CardPublisher:
         message = self._client.get_partial_messageable(
             movie.card_channel_id, guild_id=movie.guild_id
         ).get_partial_message(movie.card_message_id)
-        if movie.card_message_id in self._unlinked:
-            self._unlinked.discard(movie.card_message_id)
+        if card.thread_id is not None and card.thread_id != card.channel_id:
+            # Opened off a text-channel card after it was posted: the card links it now. (A
+            # forum card is its thread's first message; a re-posted card showed its old thread.)
             with contextlib.suppress(discord.HTTPException):
                 async with self._edit_turns[movie.card_channel_id]:
                     await message.edit(embed=card_embed(info))
         await add_rating_reactions(message)
 
     async def withdraw(self, card: PostedCard) -> None:
-        self._unlinked.discard(card.message_id)
         if card.thread_id != card.channel_id:  # in a forum, deleting the post deletes both
             channel = self._client.get_partial_messageable(card.channel_id)
             with contextlib.suppress(discord.HTTPException):
@@ -160,7 +158,7 @@ class CardPublisher:
         self._ratings.card_moved(old_card, None, movie.id)
         if card.thread_id is not None:
             movie = await self._movies.attach_thread(movie, card.thread_id)
-        await self.finish(await self._movies.info(movie))
+        await self.finish(await self._movies.info(movie), card)
         thread = self._client.get_channel(card.thread_id) if card.thread_id else None
         return movie, thread if isinstance(thread, discord.Thread) else None
 

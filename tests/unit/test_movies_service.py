@@ -146,7 +146,7 @@ class FakeCards:
             raise self.fail
         return self.card
 
-    async def finish(self, info: MovieInfo) -> None:
+    async def finish(self, info: MovieInfo, card: PostedCard) -> None:
         self.calls.append(("finish", info.movie))
 
     async def withdraw(self, card: PostedCard) -> None:
