@@ -32,7 +32,7 @@ from bot.storage.database import Database, Session
 log = logging.getLogger(__name__)
 
 _CARD_CACHE_SIZE = 20_000
-_STOP_WAIT_STEPS = 200  # x 10 ms: how long stop() waits for events still in flight
+_STOP_WAIT = 2.0  # seconds stop() waits for events still finding their card
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,9 @@ class RatingService:
         self._held: dict[int, _Held] = {}  # movies being reconciled: live changes wait here
         self._subscribers: list[asyncio.Queue[RatingsChanged]] = []
         self._writer: asyncio.Task[None] | None = None
-        self._looking_up = 0  # reaction events between arrival and the queue
+        self._looking_up = 0  # reaction events reading which movie their card is
+        self._none_looking_up = asyncio.Event()
+        self._none_looking_up.set()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def subscribe(self) -> asyncio.Queue[RatingsChanged]:
@@ -108,10 +110,8 @@ class RatingService:
         if self._writer is None:
             return
         # Events received just before the close may still be looking up their card.
-        for _ in range(_STOP_WAIT_STEPS):
-            if not self._looking_up:
-                break
-            await asyncio.sleep(0.01)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._none_looking_up.wait(), _STOP_WAIT)
         for movie_id in list(self._held):  # a reconciliation cut short by the shutdown
             self.release(movie_id)
         await self._queue.put(None)
@@ -124,8 +124,16 @@ class RatingService:
         if message_id in self._cards:
             self._cards.move_to_end(message_id)
             return self._cards[message_id]
-        async with self._db.reader() as s:
-            movie_id = await s.ratings.movie_for_card(message_id)
+        # Only a cache miss waits; stop() lets such lookups finish, so their event is queued.
+        self._looking_up += 1
+        self._none_looking_up.clear()
+        try:
+            async with self._db.reader() as s:
+                movie_id = await s.ratings.movie_for_card(message_id)
+        finally:
+            self._looking_up -= 1
+            if not self._looking_up:
+                self._none_looking_up.set()
         self._remember_card(message_id, movie_id)
         return movie_id
 
@@ -151,11 +159,7 @@ class RatingService:
         score = score_for_emoji(emoji)
         if score is None:
             return None
-        self._looking_up += 1
-        try:
-            movie_id = await self.movie_for_card(message_id)
-        finally:
-            self._looking_up -= 1
+        movie_id = await self.movie_for_card(message_id)
         if movie_id is None:
             return None
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

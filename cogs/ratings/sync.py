@@ -66,9 +66,7 @@ class CardSync:
             if task is not None and not task.done():
                 await asyncio.wait({task})
                 continue
-            if not self._changes.empty():
-                await asyncio.sleep(0.01)
-                continue
+            await self._changes.join()
             if self._cards.edits_owed:
                 await self._cards.settle()
                 continue
@@ -77,8 +75,8 @@ class CardSync:
     # -- after each commit -------------------------------------------------------------------
     async def _follow_changes(self) -> None:
         while True:
-            event = await self._changes.get()
-            self._apply(event)
+            self._apply(await self._changes.get())
+            self._changes.task_done()  # settle() joins the queue
 
     def _apply(self, event: RatingsChanged) -> None:
         for movie_id in event.movie_ids:
