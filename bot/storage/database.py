@@ -82,8 +82,11 @@ class Session:
     transaction."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
         self._q = Queries(conn)
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        return self._q.conn
 
     @cached_property
     def club(self) -> ClubRepository:

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import discord
 
 from bot.domain.club import ClubSettings
 from bot.domain.weeks import WEEKDAYS
-from bot.services.watch import ChannelCheck, Note, Outcome, RunResult, ScheduleInfo
+from bot.services.watch import ChannelCheck, Outcome, RunResult, ScheduleInfo
 from bot.ui.embeds import CARD_COLOUR
+from bot.ui.notes import NOTE_TEXT
 from bot.ui.text import timestamp
-
-NOTE_TEXT: Mapping[Note, str] = {
-    Note.POOL_EMPTY: "The pool was empty, so there is no pick this week; members can add "
-    "movies with `/watch suggest`.",
-    Note.POLL_NO_PERMISSION: "There is no poll: I need the **Send Polls** permission in that "
-    "channel.",
-    Note.POLL_TOO_FEW: "There is no poll: the pool needs at least two movies besides the pick.",
-    Note.POLL_REFUSED: "There is no poll: Discord refused it (check my **Send Polls** "
-    "permission there).",
-    Note.NO_THREAD: "I couldn't open the pick's spoiler thread: I need **Create Public "
-    "Threads** and **Manage Threads** where its card is.",
-}
 
 
 def settings_embed(settings: ClubSettings) -> discord.Embed:

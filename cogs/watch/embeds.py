@@ -10,8 +10,9 @@ import discord
 
 from bot.domain.links import message_link
 from bot.domain.watch import PickPlan, PoolEntry, WatchRun
-from bot.services.watch import History, PollPlan, WeeklyPost
+from bot.services.watch import History, Note, PollPlan, WeeklyPost
 from bot.ui.embeds import CARD_COLOUR
+from bot.ui.notes import NOTE_TEXT
 from bot.ui.text import plain_cap, safe, timestamp
 
 POLL_ANSWER_CHARS = 55  # Discord's limit for an answer's text
@@ -39,7 +40,7 @@ def _why(pick: PickPlan) -> str:
 
 def _poll_line(post: WeeklyPost, *, refused: bool) -> str:
     if refused:
-        return "There is no poll: Discord refused it (check my **Send Polls** permission there)."
+        return NOTE_TEXT[Note.POLL_REFUSED]
     if post.poll is not None:
         closes = f", {timestamp(post.next_post)}" if post.next_post else ""
         return f"Vote for next week's pick in the poll below; it closes with the next post{closes}."

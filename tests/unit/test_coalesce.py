@@ -42,3 +42,24 @@ async def test_a_failing_action_does_not_stop_later_runs() -> None:
     coalescer.mark(1)
     await coalescer.settle()
     assert calls == 2
+
+
+async def test_close_drops_what_is_owed_at_once_and_ignores_later_marks() -> None:
+    runs: list[int] = []
+    started = asyncio.Event()
+
+    async def action(key: int) -> None:
+        runs.append(key)
+        started.set()
+        await asyncio.sleep(60)  # an edit stuck behind Discord's rate limit
+
+    coalescer: Coalescer[int] = Coalescer(action, 2.0)
+    coalescer.mark(1)
+    coalescer.mark(2)
+    await started.wait()
+    await asyncio.wait_for(coalescer.close(), 1.0)  # does not wait for the stuck edits
+    assert not coalescer.busy
+    coalescer.mark(3)  # a commit that lands during shutdown
+    await asyncio.sleep(0.01)
+    assert not coalescer.busy
+    assert 3 not in runs
