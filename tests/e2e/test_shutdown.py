@@ -9,10 +9,8 @@ Docker's 10 s grace period. The bot runs as a real ``python -m bot`` process.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from bot.domain.ratings import SCORE_EMOJI, RatingSummary
 from bot.services import build_services
 from bot.storage.database import Database
 from tests.emulator import Emulator
+from tests.emulator.process import BotProcess
 
 REPO = Path(__file__).resolve().parents[2]
 CARDS = 20
@@ -62,72 +61,16 @@ async def _seed(emu: Emulator, db_path: Path) -> dict[int, tuple[int, int]]:
     return cards
 
 
-class Bot:
-    """``python -m tests.emulator.launch -m bot`` with its output kept line by line."""
+def _bot(emu: Emulator, db_path: Path, cwd: Path) -> BotProcess:
+    """``python -m bot`` on ``db_path``, whatever the caller's environment says about databases
+    and shards (an empty value is an unset one)."""
+    env = {"DATABASE_PATH": str(db_path), "DEV_GUILD_ID": str(emu.world.guild.id)}
+    env.update(DATABASE_URL="", SHARD_COUNT="", SHARD_IDS="", LOG_LEVEL="INFO")
+    env["PYTHONPATH"] = str(REPO)  # the bot runs in ``cwd``, away from any developer's .env
+    return BotProcess(emu, "bot", env=env, cwd=cwd)
 
-    def __init__(self, emu: Emulator, db_path: Path, cwd: Path) -> None:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("DISCORD_", "DEV_GUILD", "DATABASE_", "LOG_", "SHARD_"))
-        }
-        env.update(emu.subprocess_env())
-        env.update(
-            PYTHONPATH=str(REPO),
-            DATABASE_PATH=str(db_path),
-            DEV_GUILD_ID=str(emu.world.guild.id),
-        )
-        self.env, self.cwd = env, cwd
-        self.lines: list[str] = []
-        self.proc: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self.lines.clear()
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.emulator.launch",
-            "-m",
-            "bot",
-            cwd=self.cwd,
-            env=self.env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        self._reader = asyncio.create_task(self._read())
-        deadline = time.monotonic() + 30
-        while not any(" ready as " in line for line in self.lines):
-            assert self.proc.returncode is None, "the bot exited:\n" + self.output
-            assert time.monotonic() < deadline, "the bot did not get ready:\n" + self.output
-            await asyncio.sleep(0.05)
-
-    async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
-            self.lines.append(line.decode(errors="replace").rstrip("\n"))
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    async def signal(self, signum: int, within: float = 30.0) -> tuple[int, float]:
-        """Send ``signum``; the exit code and how long the process took to exit."""
-        assert self.proc is not None
-        sent = time.monotonic()
-        self.proc.send_signal(signum)
-        try:
-            code = await asyncio.wait_for(self.proc.wait(), within)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-            raise AssertionError(
-                f"the bot did not exit within {within} s:\n{self.output}"
-            ) from None
-        took = time.monotonic() - sent
-        if self._reader is not None:
-            await self._reader
-        return code, took
+READY = " ready as "
 
 
 async def _ratings(db_path: Path) -> dict[tuple[int, int], int]:
@@ -157,8 +100,8 @@ async def test_sigterm_mid_storm_exits_fast_loses_nothing_and_cards_catch_up(
     expected = {
         (movie_id, member.id): rng.randint(1, 10) for movie_id in cards for member in members
     }
-    bot = Bot(emu, db_path, tmp_path)
-    await bot.start()
+    bot = _bot(emu, db_path, tmp_path)
+    await bot.start(ready=READY, timeout=30)
 
     # The storm: every member rates every card once, as fast as the gateway takes it.
     order = list(expected.items())
@@ -190,7 +133,8 @@ async def test_sigterm_mid_storm_exits_fast_loses_nothing_and_cards_catch_up(
     ]
     assert stale, "the storm left no card edit owed: the test would prove nothing"
 
-    await bot.start()
+    bot.lines.clear()
+    await bot.start(ready=READY, timeout=30)
     deadline = time.monotonic() + CAUGHT_UP_WITHIN
     while True:
         ratings = await _ratings(db_path)

@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from tests.emulator.driver import Emulator
@@ -102,6 +103,27 @@ class BotProcess:
             await self._reader
         self._proc = None
         return proc.returncode if proc.returncode is not None else -1
+
+    async def signal(self, signum: int, within: float = 30.0) -> tuple[int, float]:
+        """Send ``signum`` alone and wait for the exit: the exit code, and the seconds the
+        process took to exit (a process still running after ``within`` is killed and fails)."""
+        proc = self._proc
+        assert proc is not None, "the process is not running"
+        sent = time.monotonic()
+        proc.send_signal(signum)
+        try:
+            code = await asyncio.wait_for(proc.wait(), within)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise AssertionError(
+                f"the process did not exit within {within} s:\n{self.output}"
+            ) from None
+        took = time.monotonic() - sent
+        if self._reader is not None:
+            await self._reader
+        self._proc = None
+        return code, took
 
     async def restart(self, *, ready: str | None = None, timeout: float = 20.0) -> None:
         await self.stop()
