@@ -34,17 +34,42 @@ def _venv_python() -> Path:
     return VENV / scripts / ("python.exe" if os.name == "nt" else "python")
 
 
-def _requirements(with_dev: bool) -> list[str]:
+def _requirements(extras: list[str]) -> list[str]:
+    """The project's dependencies plus those of ``extras``; an extra may name another as
+    ``reelclub[name]``, which is expanded here (this venv installs requirements, not the
+    project)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    optional = project["optional-dependencies"]
     reqs = list(project["dependencies"])
-    if with_dev:
-        reqs += project["optional-dependencies"]["dev"]
+    todo, seen = list(extras), set()
+    while todo:
+        extra = todo.pop(0)
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for req in optional[extra]:
+            if req.startswith(project["name"] + "["):
+                todo += req[len(project["name"]) + 1 : -1].split(",")
+            elif req not in reqs:
+                reqs.append(req)
     return reqs
 
 
-def ensure_env(with_dev: bool) -> Path:
+def _wants_postgres() -> bool:
+    """DATABASE_URL, from the environment or .env, names a PostgreSQL database."""
+    url = os.environ.get("DATABASE_URL")
+    env_file = ROOT / ".env"
+    if url is None and env_file.exists():
+        for line in env_file.read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip().removeprefix("export ").strip() == "DATABASE_URL":
+                url = value.strip().strip("'\"")
+    return (url or "").startswith(("postgresql://", "postgres://"))
+
+
+def ensure_env(extras: list[str]) -> Path:
     """Create .venv and install the requirements unless the stamp says they are already there."""
-    reqs = _requirements(with_dev)
+    reqs = _requirements(extras)
     digest = hashlib.sha256("\n".join(sorted(reqs)).encode()).hexdigest()
     python = _venv_python()
     if not python.exists():
@@ -85,7 +110,8 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     task, rest = argv[0], argv[1:]
-    python = str(ensure_env(with_dev=task != "bot"))
+    bot_extras = ["postgres"] if _wants_postgres() else []
+    python = str(ensure_env(bot_extras if task == "bot" else ["dev"]))
     if task == "bot":
         return _run([python, "-m", "bot", *rest])
     if task == "test":

@@ -48,6 +48,7 @@ from bot.client import create_bot  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.domain.ratings import SCORE_EMOJI, RatingSummary  # noqa: E402
 from bot.services.ratings import RatingsChanged  # noqa: E402
+from bot.storage.connect import open_database  # noqa: E402
 from bot.storage.database import Database  # noqa: E402
 
 CARDS = 20
@@ -269,7 +270,7 @@ async def storm(args: argparse.Namespace) -> dict[str, Any]:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(hello["gateway"])
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "storm.db"
-        db = await Database.open(db_path)
+        db = await open_database(db_path)
         settings = Settings(
             token=hello["token"], database_path=db_path, dev_guild_id=hello["guild"]
         )

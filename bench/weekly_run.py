@@ -43,7 +43,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from bot.domain.clock import ManualClock
 from bot.services import build_services
-from bot.storage.database import Database
+from bot.storage.connect import open_database
 
 DISCORD_GLOBAL_PER_SECOND = 50
 MOVIES_PER_GUILD = 12
@@ -83,7 +83,7 @@ def add_guilds(world: Any, count: int) -> list[Club]:
 async def fill_database(db_path: Path, clock: ManualClock, clubs: list[Club], seed: int) -> None:
     """Catalog, ratings, pool and schedule of every club, through the bot's own services."""
     rng = random.Random(seed)
-    db = await Database.open(db_path)
+    db = await open_database(db_path)
     try:
         services = build_services(db, clock)
         for club in clubs:

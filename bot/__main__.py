@@ -27,11 +27,6 @@ def main() -> int:
         settings = load_settings(os.environ)
     except ConfigError as exc:
         return _fail(str(exc))
-    if settings.database_url is not None:
-        return _fail(
-            "DATABASE_URL names a PostgreSQL database, which this version cannot use yet: "
-            "leave DATABASE_URL empty or use sqlite:///data/reelclub.db."
-        )
     if settings.shard_count is not None or settings.shard_ids is not None:
         return _fail(
             "SHARD_COUNT and SHARD_IDS are not supported by this version yet: leave them empty "

@@ -24,6 +24,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.services import Services, build_services
+from bot.storage.connect import open_database
 from bot.storage.database import Database
 from bot.ui.errors import ClubTree
 from cogs.ratings.cards import CARD_EDIT_INTERVAL, CardPublisher
@@ -188,7 +189,7 @@ def create_bot(
 
 async def run(settings: Settings) -> None:
     """Open the database, log in, and run until SIGINT/SIGTERM; always close the database."""
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings.database_url or settings.database_path)
     try:
         bot = create_bot(settings, db)
         loop = asyncio.get_running_loop()

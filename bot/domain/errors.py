@@ -38,3 +38,8 @@ class BotMissingPermissions(ClubError):
 
 class StorageError(Exception):
     """The database cannot be used as it is (for example it is newer than this code)."""
+
+
+class ConstraintViolation(Exception):
+    """The database refused a change that breaks one of its rules (a unique key, a check or a
+    reference), whatever the backend. Nothing of that unit of work was kept."""

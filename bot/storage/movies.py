@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING
 
 from bot.domain.movies import Movie, MovieSort
@@ -14,16 +13,17 @@ _SELECT = (
 )
 
 if TYPE_CHECKING:
-    from bot.storage.database import Queries
+    from bot.storage.database import Queries, Row
 _ORDER: dict[MovieSort, str] = {
     "recent": "m.added_at DESC, m.id DESC",
     "title": "m.title_key ASC, coalesce(m.year, 0) ASC, m.id ASC",
     # Unrated movies sink; among rated ones the better average first, then more votes.
-    "top": "avg_score IS NULL, avg_score DESC, votes DESC, m.title_key ASC, m.id ASC",
+    "top": "avg(r.score) IS NULL, avg(r.score) DESC, count(r.score) DESC, m.title_key ASC, "
+    "m.id ASC",
 }
 
 
-def _movie(row: sqlite3.Row) -> Movie:
+def _movie(row: Row) -> Movie:
     return Movie(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -50,7 +50,7 @@ class MovieRepository:
         added_by: int,
         added_at: str,
     ) -> Movie:
-        movie_id = await self._q.write(
+        movie_id = await self._q.insert(
             "INSERT INTO movies (guild_id, title, title_key, year, added_by, added_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (guild_id, title, title_key, year, added_by, added_at),
@@ -106,7 +106,7 @@ class MovieRepository:
     ) -> list[tuple[Movie, RatingSummary]]:
         rows = await self._q.all(
             "SELECT m.id, m.guild_id, m.title, m.year, m.added_by, m.card_channel_id, "
-            "m.card_message_id, m.thread_id, avg(r.score) AS avg_score, count(r.score) AS votes "
+            "m.card_message_id, m.thread_id "
             "FROM movies m LEFT JOIN ratings r ON r.movie_id = m.id WHERE m.guild_id = ? "
             f"GROUP BY m.id ORDER BY {_ORDER[sort]} LIMIT ? OFFSET ?",
             (guild_id, limit, offset),

@@ -46,29 +46,29 @@ class RatingRepository:
 
     async def apply(self, plan: BatchPlan, at: str) -> None:
         """One batch of reaction changes: a handful of statements, however many events."""
-        conn = self._q.conn
+        q = self._q
         if plan.seen_remove:
-            await conn.executemany(
+            await q.many(
                 "DELETE FROM card_reactions WHERE movie_id = ? AND member_id = ? AND score = ?",
                 sorted(plan.seen_remove),
             )
         if plan.seen_add:
-            await conn.executemany(
-                "INSERT OR IGNORE INTO card_reactions (movie_id, member_id, score) "
-                "VALUES (?, ?, ?)",
+            await q.many(
+                "INSERT INTO card_reactions (movie_id, member_id, score) "
+                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 sorted(plan.seen_add),
             )
         if plan.conditional_deletes:
-            await conn.executemany(
+            await q.many(
                 "DELETE FROM ratings WHERE movie_id = ? AND member_id = ? AND score = ?",
                 sorted(plan.conditional_deletes),
             )
         if plan.deletes:
-            await conn.executemany(
+            await q.many(
                 "DELETE FROM ratings WHERE movie_id = ? AND member_id = ?", sorted(plan.deletes)
             )
         if plan.upserts:
-            await conn.executemany(
+            await q.many(
                 "INSERT INTO ratings (movie_id, member_id, score, source, updated_at) "
                 "VALUES (?, ?, ?, 'reaction', ?) ON CONFLICT (movie_id, member_id) DO UPDATE SET "
                 "score = excluded.score, source = 'reaction', updated_at = excluded.updated_at",
@@ -116,7 +116,8 @@ class RatingRepository:
             chunk = pairs[start : start + 400]
             rows = await self._q.all(
                 "SELECT movie_id, member_id, score FROM card_reactions "
-                f"WHERE (movie_id, member_id) IN (VALUES {', '.join(['(?, ?)'] * len(chunk))})",
+                "WHERE (movie_id, member_id) IN "
+                f"(VALUES {', '.join(['(CAST(? AS BIGINT), CAST(? AS BIGINT))'] * len(chunk))})",
                 [value for pair in chunk for value in pair],
             )
             for row in rows:

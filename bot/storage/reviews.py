@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -17,10 +16,10 @@ _SELECT = (
 )
 
 if TYPE_CHECKING:
-    from bot.storage.database import Queries
+    from bot.storage.database import Queries, Row
 
 
-def _review(row: sqlite3.Row) -> Review:
+def _review(row: Row) -> Review:
     return Review(
         id=row["id"],
         movie_id=row["movie_id"],
@@ -51,7 +50,7 @@ class ReviewRepository:
         return None if row is None else await self._with_parts(_review(row))
 
     async def add(self, movie_id: int, author_id: int, draft: ReviewDraft, at: str) -> Review:
-        review_id = await self._q.write(
+        review_id = await self._q.insert(
             "INSERT INTO reviews (movie_id, author_id, headline, body, spoilers, rating, "
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -121,7 +120,7 @@ class ReviewRepository:
     async def replace_parts(self, review_id: int, parts: list[PostedPart]) -> None:
         """What is on Discord now: the old rows go, these come in."""
         await self._q.write("DELETE FROM review_messages WHERE review_id = ?", (review_id,))
-        await self._q.conn.executemany(
+        await self._q.many(
             "INSERT INTO review_messages (review_id, channel_id, message_id, part, in_thread) "
             "VALUES (?, ?, ?, ?, ?)",
             [(review_id, p.channel_id, p.message_id, p.part, int(p.in_thread)) for p in parts],
@@ -161,11 +160,11 @@ class ReviewRepository:
     # -- helpful votes -----------------------------------------------------------------------
     async def add_vote(self, review_id: int, member_id: int) -> bool:
         """True when the vote is new (a second 👍 from the same member changes nothing)."""
-        async with self._q.conn.execute(
-            "INSERT OR IGNORE INTO helpful_votes (review_id, member_id) VALUES (?, ?)",
+        added = await self._q.write(
+            "INSERT INTO helpful_votes (review_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (review_id, member_id),
-        ) as cursor:
-            return cursor.rowcount > 0
+        )
+        return added > 0
 
     async def remove_vote(self, review_id: int, member_id: int) -> bool:
         removed = await self._q.write(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -24,7 +23,7 @@ _MOVIE_COLUMNS = (
 )
 
 if TYPE_CHECKING:
-    from bot.storage.database import Queries
+    from bot.storage.database import Queries, Row
 _RUN_COLUMNS = (
     "id, guild_id, week_key, status, started_at, posted_at, channel_id, pick_movie_id, "
     "pick_label, pick_suggested_by, pick_suggested_at, pick_reason, pick_votes, pick_predicted, "
@@ -32,7 +31,7 @@ _RUN_COLUMNS = (
 )
 
 
-def _movie(row: sqlite3.Row) -> Movie:
+def _movie(row: Row) -> Movie:
     return Movie(
         id=row["m_id"],
         guild_id=row["m_guild_id"],
@@ -45,11 +44,11 @@ def _movie(row: sqlite3.Row) -> Movie:
     )
 
 
-def _entry(row: sqlite3.Row) -> PoolEntry:
+def _entry(row: Row) -> PoolEntry:
     return PoolEntry(row["id"], _movie(row), row["suggested_by"], row["suggested_at"])
 
 
-def _run(row: sqlite3.Row) -> WatchRun:
+def _run(row: Row) -> WatchRun:
     return WatchRun(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -73,7 +72,7 @@ def _run(row: sqlite3.Row) -> WatchRun:
     )
 
 
-def _schedule(row: sqlite3.Row) -> GuildSchedule:
+def _schedule(row: Row) -> GuildSchedule:
     return GuildSchedule(
         guild_id=row["guild_id"],
         weekday=row["weekday"],
@@ -116,7 +115,7 @@ class WatchRepository:
         return None if row is None else _entry(row)
 
     async def add_to_pool(self, guild_id: int, movie_id: int, member_id: int, at: str) -> int:
-        return await self._q.write(
+        return await self._q.insert(
             "INSERT INTO watch_pool (guild_id, movie_id, suggested_by, suggested_at) "
             "VALUES (?, ?, ?, ?)",
             (guild_id, movie_id, member_id, at),
@@ -131,8 +130,8 @@ class WatchRepository:
     async def return_to_pool(self, guild_id: int, movie_id: int, member_id: int, at: str) -> None:
         """Put back a pick that was never posted, with its original suggester and time."""
         await self._q.write(
-            "INSERT OR IGNORE INTO watch_pool (guild_id, movie_id, suggested_by, suggested_at) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO watch_pool (guild_id, movie_id, suggested_by, suggested_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (guild_id, movie_id, member_id, at),
         )
 
@@ -195,12 +194,11 @@ class WatchRepository:
 
     async def last_posted(self, guild_id: int, before_week: str | None = None) -> WatchRun | None:
         """The latest posted run (before ``before_week`` when given)."""
-        row = await self._q.one(
-            f"SELECT {_RUN_COLUMNS} FROM watch_runs "
-            "WHERE guild_id = ? AND status = 'posted' AND (? IS NULL OR week_key < ?) "
-            "ORDER BY week_key DESC LIMIT 1",
-            (guild_id, before_week, before_week),
-        )
+        sql = f"SELECT {_RUN_COLUMNS} FROM watch_runs WHERE guild_id = ? AND status = 'posted' "
+        params: list[object] = [guild_id]
+        if before_week is not None:
+            sql, params = sql + "AND week_key < ? ", [*params, before_week]
+        row = await self._q.one(sql + "ORDER BY week_key DESC LIMIT 1", params)
         return None if row is None else _run(row)
 
     async def start_run(
@@ -215,7 +213,7 @@ class WatchRepository:
         poll_movie_ids: Sequence[int],
     ) -> int:
         """Record the run as started, with its pick and its poll's movies in answer order."""
-        run_id = await self._q.write(
+        run_id = await self._q.insert(
             "INSERT INTO watch_runs (guild_id, week_key, status, started_at, channel_id, "
             "pick_movie_id, pick_label, pick_suggested_by, pick_suggested_at, pick_reason, "
             "pick_votes, pick_predicted, poll_state) "
@@ -235,7 +233,7 @@ class WatchRepository:
                 poll_state,
             ),
         )
-        await self._q.conn.executemany(
+        await self._q.many(
             "INSERT INTO watch_poll_answers (run_id, answer_id, movie_id) VALUES (?, ?, ?)",
             [(run_id, index, movie_id) for index, movie_id in enumerate(poll_movie_ids, 1)],
         )
@@ -282,7 +280,7 @@ class WatchRepository:
 
     async def record_poll_counts(self, run_id: int, counts: Mapping[int, int] | None) -> None:
         """The poll ended: its final counts per answer (None: the poll is gone, no votes)."""
-        await self._q.conn.executemany(
+        await self._q.many(
             "UPDATE watch_poll_answers SET votes = ? WHERE run_id = ? AND answer_id = ?",
             [
                 (max(0, int((counts or {}).get(answer.answer_id, 0))), run_id, answer.answer_id)

@@ -21,6 +21,7 @@ import pytest
 from bot.client import ClubBot, Intervals, create_bot
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
+from bot.storage.connect import open_database
 from bot.storage.database import Database
 from tests.emulator import EmuClock, Emulator, FastTime, RealTime
 
@@ -59,7 +60,7 @@ class Club:
         return self.emu.world.guild
 
     async def start(self) -> ClubBot:
-        self.db = await Database.open(self.db_path)
+        self.db = await open_database(self.db_path)
         settings = Settings(
             token=self.emu.token,
             database_path=self.db_path,

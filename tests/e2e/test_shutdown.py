@@ -24,7 +24,9 @@ from bot.config import Settings
 from bot.domain.clock import SystemClock
 from bot.domain.ratings import SCORE_EMOJI, RatingSummary
 from bot.services import build_services
+from bot.storage.connect import open_database
 from bot.storage.database import Database
+from bot.storage.sqlite import SqliteDatabase
 from tests.emulator import Emulator
 from tests.emulator.process import BotProcess
 
@@ -40,7 +42,7 @@ async def _seed(emu: Emulator, db_path: Path) -> dict[int, tuple[int, int]]:
     (channel id, card message id)."""
     guild = emu.world.guild
     channel = guild.channel("movies")
-    db = await Database.open(db_path)
+    db = await open_database(db_path)
     services = build_services(db, SystemClock())
     cards: dict[int, tuple[int, int]] = {}
     try:
@@ -172,13 +174,13 @@ async def test_run_closes_the_database_only_after_every_queued_rating_is_committ
 
     monkeypatch.setattr(client, "create_bot", capture)
     writer_at_close: list[bool] = []
-    real_close = Database.close
+    real_close = SqliteDatabase.close
 
     async def close_database(self: Database) -> None:
         writer_at_close.append(created[0].services.ratings.running)
         await real_close(self)
 
-    monkeypatch.setattr(Database, "close", close_database)
+    monkeypatch.setattr(SqliteDatabase, "close", close_database)
     db_path = tmp_path / "club.db"
     settings = Settings(token=emu.token, database_path=db_path, dev_guild_id=emu.world.guild.id)
     running = asyncio.create_task(client.run(settings))

@@ -162,8 +162,8 @@ async def _movie_rows(db: Database) -> list[tuple[object, ...]]:
         "SELECT id, guild_id, title, year, card_channel_id, card_message_id, thread_id "
         "FROM movies ORDER BY id"
     )
-    async with db.reader() as s, s.conn.execute(sql) as cur:
-        return [tuple(row) for row in await cur.fetchall()]
+    async with db.reader() as s:
+        return [tuple(row) for row in await s.queries.all(sql)]
 
 
 async def test_add_records_the_card_and_its_thread_then_finishes(

@@ -11,13 +11,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 
-import aiosqlite
 import pytest
 
 from bot.domain.clock import ManualClock
 from bot.domain.errors import (
     BotMissingPermissions,
     ClubError,
+    ConstraintViolation,
     Duplicate,
     InvalidInput,
     NotAllowed,
@@ -52,8 +52,9 @@ def _parts(first_id: int, count: int, *, in_thread: bool = False) -> list[Posted
 async def _snapshot(db: Database) -> dict[str, list[tuple[object, ...]]]:
     tables = {}
     for table in ("reviews", "review_messages", "helpful_votes"):
-        async with db.reader() as s, s.conn.execute(f"SELECT * FROM {table} ORDER BY 1") as cur:
-            tables[table] = [tuple(row) for row in await cur.fetchall()]
+        async with db.reader() as s:
+            rows = await s.queries.all(f"SELECT * FROM {table} ORDER BY 1")
+            tables[table] = [tuple(row) for row in rows]
     return tables
 
 
@@ -267,12 +268,13 @@ async def test_a_bad_rating_from_the_file_path_changes_nothing(
 
 
 async def test_the_schema_refuses_a_message_posted_for_two_reviews(
-    services: Services, movie: Movie
+    services: Services, movie: Movie, expect_db_errors: Callable[..., None]
 ) -> None:
+    expect_db_errors("duplicate key value")
     first = await services.reviews.create(movie, ALICE, _draft())
     await services.reviews.record_parts(first, _parts(500, 1))
     second = await services.reviews.create(movie, BOB, _draft())
-    with pytest.raises(aiosqlite.IntegrityError):
+    with pytest.raises(ConstraintViolation):
         await services.reviews.record_parts(second, _parts(500, 1))
 
 
@@ -357,8 +359,8 @@ class FakePublisher:
 async def _message_rows(db: Database) -> list[tuple[int, int, int, int]]:
     """(review id, message id, part, in_thread) of every recorded message."""
     sql = "SELECT review_id, message_id, part, in_thread FROM review_messages ORDER BY 1, 4, 3"
-    async with db.reader() as s, s.conn.execute(sql) as cur:
-        return [tuple(row) for row in await cur.fetchall()]
+    async with db.reader() as s:
+        return [tuple(row) for row in await s.queries.all(sql)]
 
 
 def _rows_of(review_id: int, parts: list[PostedPart] | tuple[PostedPart, ...]) -> list[object]:

@@ -1,15 +1,19 @@
-"""The Database: migrations, units of work, and the constraints that hold the invariants."""
+"""The Database: migrations, units of work, and the constraints that hold the invariants.
+
+Tests taking ``db`` run on both backends; the SQLite file and PostgreSQL server specifics
+(pragmas, ``user_version``, the version table, the advisory lock) have tests of their own."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
-from bot.domain.errors import StorageError
+from bot.domain.errors import ConstraintViolation, StorageError
+from bot.storage.connect import open_database
 from bot.storage.database import Database
 from bot.storage.migrator import Migration, bundled_migrations
 
@@ -29,7 +33,7 @@ async def _version(path: Path) -> int:
 
 async def test_fresh_database_is_migrated_to_the_newest_version(tmp_path: Path) -> None:
     path = tmp_path / "fresh.db"
-    db = await Database.open(path)
+    db = await open_database(path)
     await db.close()
     latest = bundled_migrations()[-1].version
     assert await _version(path) == latest
@@ -38,11 +42,11 @@ async def test_fresh_database_is_migrated_to_the_newest_version(tmp_path: Path) 
 
 async def test_reopening_is_a_no_op_and_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "again.db"
-    db = await Database.open(path)
+    db = await open_database(path)
     async with db.session() as s:
         await s.meta.set("k", "v")
     await db.close()
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         async with db.reader() as s:
             assert await s.meta.get("k") == "v"
@@ -63,7 +67,7 @@ async def test_a_failing_migration_leaves_no_trace(tmp_path: Path) -> None:
         " INSERT INTO nowhere VALUES (1); PRAGMA user_version = 2; COMMIT;",
     )
     with pytest.raises(StorageError, match="0002_bad failed and was rolled back"):
-        await Database.open(path, migrations=[good, bad])
+        await open_database(path, migrations=[good, bad])
     assert await _version(path) == 1
     assert "b" not in await _tables(path)
     async with aiosqlite.connect(path) as conn, conn.execute("SELECT count(*) FROM a") as cur:
@@ -76,16 +80,23 @@ async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None
         await conn.execute("PRAGMA user_version = 999")
         await conn.commit()
     with pytest.raises(StorageError, match="newer than this code"):
-        await Database.open(path)
+        await open_database(path)
     assert await _version(path) == 999
 
 
 def test_bundled_migrations_are_numbered_without_gaps_and_set_their_version() -> None:
-    migrations = bundled_migrations()
+    migrations = bundled_migrations("sqlite")
     assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
     for m in migrations:
         assert f"PRAGMA user_version = {m.version};" in m.sql
         assert "BEGIN" in m.sql and "COMMIT" in m.sql
+
+
+def test_both_backends_have_the_same_numbered_migrations() -> None:
+    sqlite, postgresql = bundled_migrations("sqlite"), bundled_migrations("postgresql")
+    assert [(m.version, m.name) for m in postgresql] == [(m.version, m.name) for m in sqlite]
+    for m in postgresql:
+        assert "BEGIN" not in m.sql and "COMMIT" not in m.sql  # the migrator holds the transaction
 
 
 async def test_session_rolls_back_on_error_and_on_cancellation(db: Database) -> None:
@@ -112,15 +123,17 @@ async def test_session_rolls_back_on_error_and_on_cancellation(db: Database) -> 
         assert await s.meta.get("b") is None
 
 
-async def test_pragmas_hold_on_every_connection(db: Database) -> None:
-    async with db.session() as s:
-        async with s.conn.execute("PRAGMA journal_mode") as cur:
-            assert (await cur.fetchone())[0] == "wal"  # type: ignore[index]
-        async with s.conn.execute("PRAGMA foreign_keys") as cur:
-            assert (await cur.fetchone())[0] == 1  # type: ignore[index]
+async def test_pragmas_hold_on_every_connection(sqlite_db: Database) -> None:
+    for session in (sqlite_db.session, sqlite_db.reader):
+        async with session() as s:
+            assert await s.queries.scalar("PRAGMA journal_mode") == "wal"
+            assert await s.queries.scalar("PRAGMA foreign_keys") == 1
 
 
-async def test_constraints_refuse_bad_rows(db: Database) -> None:
+async def test_constraints_refuse_bad_rows(
+    db: Database, expect_db_errors: Callable[..., None]
+) -> None:
+    expect_db_errors("violates (check|foreign key|unique) constraint", "duplicate key value")
     async with db.session() as s:
         movie = await s.movies.add(
             1,
@@ -141,16 +154,16 @@ async def test_constraints_refuse_bad_rows(db: Database) -> None:
         ),
     ]
     for sql, params in bad_rows:
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(ConstraintViolation):
             async with db.session() as s:
-                await s.conn.execute(sql, params)
+                await s.queries.write(sql, params)
     async with db.reader() as s:
         assert await s.movies.count(1) == 1
         assert (await s.movies.summaries([movie.id]))[movie.id].votes == 0
 
 
 async def test_memory_database_works_for_reads_and_writes() -> None:
-    db = await Database.open(":memory:")
+    db = await open_database(":memory:")
     try:
         async with db.session() as s:
             await s.meta.set("x", "y")

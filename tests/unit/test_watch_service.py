@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import aiosqlite
 import pytest
 
 from bot.domain.clock import ManualClock
-from bot.domain.errors import BotMissingPermissions, Duplicate, InvalidInput
+from bot.domain.errors import BotMissingPermissions, ConstraintViolation, Duplicate, InvalidInput
 from bot.domain.movies import Movie
 from bot.domain.watch import PollAnswer, PoolEntry
 from bot.services import Services
@@ -39,6 +38,7 @@ from bot.services.watch import (
     watched_movies,
 )
 from bot.storage.database import Database
+from bot.storage.sqlite import SqliteQueries
 from cogs.watch.publisher import Pacer
 
 GUILD = 500
@@ -187,8 +187,8 @@ async def _schedule(
 async def _rows(
     db: Database, sql: str, params: tuple[object, ...] = ()
 ) -> list[tuple[object, ...]]:
-    async with db.reader() as s, s.conn.execute(sql, params) as cursor:
-        return [tuple(row) for row in await cursor.fetchall()]
+    async with db.reader() as s:
+        return [tuple(row) for row in await s.queries.all(sql, params)]
 
 
 async def _runs(db: Database) -> list[tuple[object, ...]]:
@@ -864,24 +864,22 @@ def test_marker_names_the_week() -> None:
     assert marker("2026-W53") == "Weekly pick · 2026-W53"
 
 
-async def test_the_migration_keeps_one_run_per_guild_and_week(tmp_path: object) -> None:
-    from pathlib import Path
-
-    assert isinstance(tmp_path, Path)
-    database = await Database.open(tmp_path / "x.db")
-    await database.close()
-    async with aiosqlite.connect(tmp_path / "x.db") as conn:
-        await conn.execute(
-            "INSERT INTO watch_runs (guild_id, week_key, status, started_at, channel_id, "
-            "poll_state) VALUES (1, '2026-W47', 'started', 'x', 2, 'planned')"
-        )
-        with pytest.raises(aiosqlite.IntegrityError):
-            await conn.execute(
-                "INSERT INTO watch_runs (guild_id, week_key, status, started_at, channel_id, "
-                "poll_state) VALUES (1, '2026-W47', 'started', 'y', 2, 'planned')"
-            )
-        with pytest.raises(aiosqlite.IntegrityError):  # posted needs its message
-            await conn.execute(
+async def test_the_schema_keeps_one_run_per_guild_and_week(
+    db: Database, expect_db_errors: Callable[..., None]
+) -> None:
+    expect_db_errors("duplicate key value", "violates check constraint")
+    insert = (
+        "INSERT INTO watch_runs (guild_id, week_key, status, started_at, channel_id, "
+        "poll_state) VALUES (1, '2026-W47', 'started', ?, 2, 'planned')"
+    )
+    async with db.session() as s:
+        await s.queries.write(insert, ("x",))
+    with pytest.raises(ConstraintViolation):
+        async with db.session() as s:
+            await s.queries.write(insert, ("y",))
+    with pytest.raises(ConstraintViolation):  # posted needs its message
+        async with db.session() as s:
+            await s.queries.write(
                 "UPDATE watch_runs SET status = 'posted', posted_at = 'z' WHERE guild_id = 1"
             )
 
@@ -961,11 +959,15 @@ async def test_a_read_in_flight_elsewhere_does_not_hide_last_weeks_votes(
 
     async def slow_reader() -> None:
         async with db.reader() as other:
-            cursor = await other.conn.execute("SELECT id FROM movies")
-            assert await cursor.fetchone() is not None  # its statement stays open a while
-            reading.set()
-            await asyncio.sleep(0.2)
-            await cursor.close()
+            if isinstance(other.queries, SqliteQueries):
+                cursor = await other.queries.conn.execute("SELECT id FROM movies")
+                assert await cursor.fetchone() is not None  # its statement stays open a while
+                reading.set()
+                await asyncio.sleep(0.2)
+                await cursor.close()
+            else:  # PostgreSQL readers each have their own connection: one stays busy
+                reading.set()
+                await other.queries.all("SELECT pg_sleep(0.2)")
 
     elsewhere = asyncio.create_task(slow_reader())
     await reading.wait()
