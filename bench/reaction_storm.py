@@ -1,6 +1,7 @@
 """A reaction storm against the real bot: 20,000 rating reactions on 20 cards from 2,000 members.
 
     python bench/reaction_storm.py [--events 20000] [--rate 6000] [--one-channel]
+                                   [--database postgresql://user:password@host:port/db]
 
 The loopback emulator runs in a child process (Discord is not inside the bot's process), the
 unmodified bot in this one; both time events on the system-wide monotonic clock. Events go out at
@@ -12,6 +13,10 @@ baselines are measured in the same run: raw sqlite3 upserts committed 500 per tr
 storage limit) and discord.py decoding, parsing and dispatching the same events to an empty
 listener (the client limit).
 
+With ``--database postgresql://…`` the storm runs twice in the same run, on SQLite and then on a
+scratch database made on that PostgreSQL server (and dropped after), and the SQLite figures are
+printed beside the PostgreSQL ones as their baseline, with the ratio.
+
 The bot is denied Manage Messages on the cards, so it does not tidy swapped reactions: Discord
 allows about four reaction removals a second per channel, that tidying runs in the background,
 and its echo events would blur the one-to-one accounting of sent and committed events here.
@@ -21,9 +26,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
+import contextlib
 import itertools
 import json
 import multiprocessing
+import os
 import random
 import resource
 import sqlite3
@@ -31,6 +39,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -45,7 +54,7 @@ import yarl  # noqa: E402
 
 from bench._stats import median, percentile, seconds  # noqa: E402
 from bot.client import create_bot  # noqa: E402
-from bot.config import Settings  # noqa: E402
+from bot.config import Settings, redact_url  # noqa: E402
 from bot.domain.ratings import SCORE_EMOJI, RatingSummary  # noqa: E402
 from bot.services.ratings import RatingsChanged  # noqa: E402
 from bot.storage.connect import open_database  # noqa: E402
@@ -259,7 +268,9 @@ async def _ask(conn: Connection, command: str, payload: Any = None) -> Any:
     return await asyncio.get_running_loop().run_in_executor(None, conn.recv)
 
 
-async def storm(args: argparse.Namespace) -> dict[str, Any]:
+async def storm(args: argparse.Namespace, database: str | None = None) -> dict[str, Any]:
+    """One storm against a fresh database: SQLite, or a scratch database on the PostgreSQL
+    server of ``database``."""
     actions, expected = workload(args.events)
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
@@ -268,9 +279,9 @@ async def storm(args: argparse.Namespace) -> dict[str, Any]:
     hello = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
     discord.http.Route.BASE = hello["rest"]
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(hello["gateway"])
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(database) as url:
         db_path = Path(tmp) / "storm.db"
-        db = await open_database(db_path)
+        db = await open_database(url or db_path)
         settings = Settings(
             token=hello["token"], database_path=db_path, dev_guild_id=hello["guild"]
         )
@@ -317,8 +328,7 @@ async def _database_exact(
             movie = await s.movies.by_card(message_id)
             assert movie is not None
             card_index[movie.id] = i
-        cursor = await s.conn.execute("SELECT movie_id, member_id, score FROM ratings")
-        rows = list(await cursor.fetchall())
+        rows = await s.queries.all("SELECT movie_id, member_id, score FROM ratings")
     got = {(member_index[r[1]], card_index[r[0]]): r[2] for r in rows if r[0] in card_index}
     return got == expected
 
@@ -329,6 +339,36 @@ def _cards_exact(shown: list[str], expected: dict[tuple[int, int], int]) -> bool
         if summary.headline() not in description or summary.histogram() not in description:
             return False
     return True
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str | None) -> Iterator[str | None]:
+    """A new, empty database on the server of ``server_url`` for one storm, dropped after."""
+    if server_url is None:
+        yield None
+        return
+    import asyncpg
+
+    name = f"reelclub_storm_{os.getpid()}_{time.monotonic_ns()}"
+    base, _, _ = server_url.rpartition("/")
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    _in_new_loop(admin(f"CREATE DATABASE {name}"))
+    try:
+        yield f"{base}/{name}"
+    finally:
+        _in_new_loop(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def _in_new_loop(coro: Any) -> None:
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
 
 
 # -- baselines -----------------------------------------------------------------------------------
@@ -438,6 +478,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=6_000.0, help="events sent per second")
     parser.add_argument("--one-channel", action="store_true", help="all 20 cards in one channel")
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="also storm a scratch database on this PostgreSQL server, SQLite as the baseline",
+    )
     args = parser.parse_args()
 
     raw = sqlite_baseline(args.events)
@@ -445,6 +490,30 @@ def main() -> None:
     result = asyncio.run(storm(args))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     _print(args, raw, client, result, peak_mb)
+    if args.database:
+        other = asyncio.run(storm(args, args.database))
+        _print_beside(redact_url(args.database), result, other)
+
+
+def _print_beside(server: str, sqlite: dict[str, Any], other: dict[str, Any]) -> None:
+    """The same storm on PostgreSQL, with the SQLite run above as its baseline."""
+    p99 = {name: percentile(run["latencies"], 99) for name, run in [("s", sqlite), ("o", other)]}
+    rows = [
+        ("events/s sustained", other["events_per_s"], sqlite["events_per_s"], ">= 5000"),
+        ("sent -> committed p99", p99["o"], p99["s"], "<= 100 ms"),
+    ]
+    print(f"reaction storm on PostgreSQL ({server}), SQLite (above) as the baseline:")
+    for label, value, base, target in rows:
+        shown = seconds(value) if "p99" in label else f"{value:.0f}"
+        was = seconds(base) if "p99" in label else f"{base:.0f}"
+        print(
+            f"  {label:<40} {shown:>12} vs {was:>10}   ratio {value / base:.3f}   target {target}"
+        )
+    print(
+        "  final ratings exact / cards exact      "
+        f"{other['exact']} / {other['cards_exact']}   unknown routes "
+        f"{len(other['report']['unknown'])}"
+    )
 
 
 def _print(
