@@ -11,7 +11,7 @@ import aiohttp
 import discord
 from dotenv import load_dotenv
 
-from bot.client import run
+from bot.client import ShardSettingsError, run
 from bot.config import ConfigError, load_settings
 from bot.domain.errors import StorageError
 
@@ -27,11 +27,6 @@ def main() -> int:
         settings = load_settings(os.environ)
     except ConfigError as exc:
         return _fail(str(exc))
-    if settings.shard_count is not None or settings.shard_ids is not None:
-        return _fail(
-            "SHARD_COUNT and SHARD_IDS are not supported by this version yet: leave them empty "
-            "(one process serves every server)."
-        )
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -43,7 +38,7 @@ def main() -> int:
         logging.getLogger(chatty).setLevel(max(settings.log_level, logging.INFO))
     try:
         asyncio.run(run(settings))
-    except StorageError as exc:
+    except (StorageError, ShardSettingsError) as exc:
         return _fail(str(exc))
     except discord.LoginFailure:
         return _fail(

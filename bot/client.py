@@ -33,6 +33,11 @@ from cogs.watch.publisher import DiscordPublisher, Pacer
 
 log = logging.getLogger(__name__)
 
+
+class ShardSettingsError(Exception):
+    """SHARD_IDS does not fit the shard count Discord gave; the text says what to set."""
+
+
 # One package per feature; each has a tiny ``setup()`` that hands it what it needs.
 EXTENSIONS: tuple[str, ...] = (
     "cogs.club",
@@ -64,7 +69,16 @@ class Intervals:
     reidentify: float = 5.0  # before a new session after one that could not be resumed
 
 
-class ClubBot(commands.Bot):
+# Discord's gap between two session starts of one identify bucket, plus a margin for the clocks
+# of several processes and of Discord not quite agreeing.
+IDENTIFY_MARGIN = 0.25
+
+
+class ClubBot(commands.AutoShardedBot):
+    """The bot, on one connection or on the shards ``SHARD_COUNT``/``SHARD_IDS`` give this
+    process. Each process owns the guilds of its shards (``owns()``): their card upkeep, their
+    weekly runs; Discord sends it only their events."""
+
     def __init__(
         self,
         *,
@@ -85,6 +99,7 @@ class ClubBot(commands.Bot):
             # No message cache: every feature works from raw events and ids. With a cache,
             # discord.py scans it linearly on every reaction to find the message.
             max_messages=None,
+            **_shard_options(settings),
             **options,
         )
         self.settings = settings
@@ -103,11 +118,48 @@ class ClubBot(commands.Bot):
         self.watch_publisher = DiscordPublisher(self, self.cards, Pacer())
         self._announced_ready = False
         self._closing: asyncio.Task[None] | None = None
+        self._max_concurrency: int | None = None
+
+    @property
+    def sharded(self) -> bool:
+        """Settings split the bot into shards (maybe across processes)."""
+        return self.settings.shard_count is not None or self.settings.shard_ids is not None
+
+    def owns(self, guild_id: int) -> bool:
+        """This process runs the shard of ``guild_id``: ``(guild_id >> 22) % shard_count``."""
+        count: int | None = self.shard_count  # None until resolve_shards() asked Discord
+        if count is None or count <= 1:
+            return True
+        mine = self.shard_ids if self.shard_ids is not None else range(count)
+        return (guild_id >> 22) % count in mine
+
+    async def resolve_shards(self) -> None:
+        """With SHARD_IDS but no SHARD_COUNT, Discord's recommended count (after login)."""
+        if self.settings.shard_count is not None or self.settings.shard_ids is None:
+            return
+        count, _, _ = await self.http.get_bot_gateway()
+        if self.shard_ids is not None and max(self.shard_ids) >= count:
+            raise ShardSettingsError(
+                f"SHARD_IDS names shard {max(self.shard_ids)}, but Discord recommends {count} "
+                f"shard(s), numbered 0 to {count - 1}: set SHARD_COUNT to the total the "
+                "processes share."
+            )
+        self.shard_count = count
+        log.info("Discord recommends %d shard(s)", count)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        """Like discord.py's (a pause before re-identifying), for the injected interval."""
-        if not initial:
-            await asyncio.sleep(self.intervals.reidentify)
+        """One connection: like discord.py's (a pause before re-identifying), for the injected
+        interval. Shards: every login takes its turn in its ``max_concurrency`` bucket across all
+        the processes sharing the database, so that Discord never sees them too fast."""
+        if not self.sharded:
+            if not initial:
+                await asyncio.sleep(self.intervals.reidentify)
+            return
+        if self._max_concurrency is None:
+            self._max_concurrency = (await self.fetch_session_start_limits()).max_concurrency
+        bucket = (shard_id or 0) % max(1, self._max_concurrency)
+        await self.db.identify_turn(bucket, self.intervals.reidentify + IDENTIFY_MARGIN)
+        log.info("shard %s logging in (bucket %d)", shard_id, bucket)
 
     async def setup_hook(self) -> None:
         self.services.ratings.start()
@@ -117,7 +169,11 @@ class ClubBot(commands.Bot):
         await self._sync_commands()
 
     async def _sync_commands(self) -> None:
-        """To the dev guild on every start; globally only when the command list changed."""
+        """To the dev guild on every start; globally only when the command list changed, and
+        only from the process that runs shard 0 (one writer for the one global list)."""
+        if self.settings.shard_ids is not None and 0 not in self.settings.shard_ids:
+            log.info("commands are synced by the process running shard 0; not here")
+            return
         if self.settings.dev_guild_id is not None:
             guild = discord.Object(self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -154,6 +210,12 @@ class ClubBot(commands.Bot):
         await super().close()
         await self.services.ratings.stop()
 
+    async def on_shard_ready(self, shard_id: int) -> None:
+        # Each READY of a shard (first start, or a reconnect that could not resume) may follow
+        # missed events. With one connection on_ready follows too; reconcile_soon coalesces.
+        if self.sharded:
+            self.card_sync.reconcile_soon()
+
     async def on_ready(self) -> None:
         # Each READY (first start, or a reconnect that could not resume) may follow missed events.
         self.card_sync.reconcile_soon()
@@ -166,6 +228,14 @@ class ClubBot(commands.Bot):
             log.info(
                 "ready as %s (id %d) in %d guilds", self.user.name, self.user.id, len(self.guilds)
             )
+
+
+def _shard_options(settings: Settings) -> dict[str, Any]:
+    """One connection unless the settings shard; SHARD_IDS alone waits for Discord's count."""
+    if settings.shard_ids is None:
+        return {"shard_count": settings.shard_count or 1}
+    # discord.py wants a count with explicit ids; resolve_shards() sets the real one after login.
+    return {"shard_count": settings.shard_count or 1, "shard_ids": list(settings.shard_ids)}
 
 
 def create_bot(
@@ -199,7 +269,9 @@ async def run(settings: Settings) -> None:
                 loop.add_signal_handler(signum, bot.close_soon)
         async with bot:
             try:
-                await bot.start(settings.token)
+                await bot.login(settings.token)
+                await bot.resolve_shards()
+                await bot.connect()
             finally:
                 await bot.close()  # the one closing, whoever began it: ratings are committed
     finally:

@@ -86,6 +86,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if raw_url:  # wins over DATABASE_PATH
         db_path, database_url = _database(raw_url, db_path)
     shard_count, shard_ids = _shards(env)
+    _one_database_for_every_process(database_url, shard_count, shard_ids)
     return Settings(
         token=token,
         database_path=Path(db_path),
@@ -121,6 +122,21 @@ def _database(url: str, default_path: str) -> tuple[str, str | None]:
         f"DATABASE_URL {shown!r} must start with sqlite:/// or postgresql://, for example "
         "sqlite:///data/reelclub.db or postgresql://user:password@localhost:5432/reelclub."
     )
+
+
+def _one_database_for_every_process(
+    database_url: str | None, count: int | None, ids: tuple[int, ...] | None
+) -> None:
+    """SHARD_IDS naming only some shards means other processes run the rest, and they must all
+    share one database: SQLite is a file for one process."""
+    if ids is None or database_url is not None:
+        return
+    if count is None or set(ids) != set(range(count)):
+        raise ConfigError(
+            "SHARD_IDS splits the bot across processes, which must share a PostgreSQL database: "
+            "set DATABASE_URL=postgresql://…, or leave SHARD_IDS empty to run every shard in "
+            "this one process."
+        )
 
 
 def _shards(env: Mapping[str, str]) -> tuple[int | None, tuple[int, ...] | None]:

@@ -40,6 +40,7 @@ BACKENDS = ("sqlite", "postgresql")
 TEMPLATE = "reelclub_template"
 _names = itertools.count(1)
 _DB_NAME = pytest.StashKey[str]()
+_DB_TARGET = pytest.StashKey[str]()
 
 
 def postgres_missing() -> str | None:
@@ -109,6 +110,7 @@ async def fresh_pg_database(cluster: Cluster) -> str:
 @pytest.fixture(params=BACKENDS)
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     if request.param == "sqlite":
+        request.node.stash[_DB_TARGET] = str(tmp_path / "club.db")
         database = await open_database(tmp_path / "club.db")
         try:
             yield database
@@ -118,6 +120,7 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
     cluster: Cluster = request.getfixturevalue("pg_cluster")
     name = await fresh_pg_database(cluster)
     request.node.stash[_DB_NAME] = name
+    request.node.stash[_DB_TARGET] = cluster.url(name)
     database = await open_database(cluster.url(name))
     try:
         yield database
@@ -140,6 +143,17 @@ def expect_db_errors(request: pytest.FixtureRequest, db: Database) -> Callable[.
             cluster.expect_errors(request.node.stash[_DB_NAME], *patterns)
 
     return expect
+
+
+@pytest.fixture
+async def other_process_db(request: pytest.FixtureRequest, db: Database) -> AsyncIterator[Database]:
+    """The same database as ``db``, opened again: what a second bot process would have (its own
+    connections, its own in-process turn-taking)."""
+    database = await open_database(request.node.stash[_DB_TARGET])
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 @pytest.fixture

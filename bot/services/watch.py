@@ -29,7 +29,12 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.domain.clock import Clock, from_db, to_db
-from bot.domain.errors import BotMissingPermissions, Duplicate, InvalidInput
+from bot.domain.errors import (
+    BotMissingPermissions,
+    ConstraintViolation,
+    Duplicate,
+    InvalidInput,
+)
 from bot.domain.links import message_link
 from bot.domain.movies import Movie
 from bot.domain.recommend import Rating, predict_club, recommend
@@ -527,6 +532,35 @@ class WatchService:
             ids = [entry.movie.id for entry in pool]
             predictions = await asyncio.to_thread(predict_club, ratings, ids)
         now = to_db(self._clock.now())
+        try:
+            return await self._claim(
+                guild_id,
+                week,
+                channel_id=channel_id,
+                now=now,
+                answers=answers,
+                picks_by_member=picks_by_member,
+                predictions=predictions,
+                can_poll=can_poll,
+            )
+        except ConstraintViolation:
+            # UNIQUE (guild_id, week_key) is the claim: another process (one that ran this
+            # guild's shard a moment ago) recorded this week between our check and our insert.
+            log.info("guild %d week %s: claimed by another process", guild_id, week)
+            return None
+
+    async def _claim(
+        self,
+        guild_id: int,
+        week: str,
+        *,
+        channel_id: int,
+        now: str,
+        answers: Sequence[PollAnswer],
+        picks_by_member: Mapping[int, int],
+        predictions: Mapping[int, float],
+        can_poll: bool,
+    ) -> WatchRun | None:
         async with self._db.session() as s:
             if await s.watch.run_for_week(guild_id, week) is not None:
                 return None

@@ -114,6 +114,14 @@ class Database(ABC):
         """One unit of work. Never await Discord in here: sessions of a process take turns."""
 
     @abstractmethod
+    async def identify_turn(self, bucket: int, spacing: float) -> None:
+        """Wait until ``spacing`` seconds have passed since the last gateway login of
+        ``bucket`` by any process sharing this database, and record this one as the last.
+
+        Discord lets a bot start one session per ``max_concurrency`` bucket every 5 seconds;
+        processes running different shards of one bot take turns here."""
+
+    @abstractmethod
     def reader(self) -> AbstractAsyncContextManager[Session]:
         """Reads outside a transaction; each statement sees the last committed state.
 

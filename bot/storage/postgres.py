@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POOL_SIZE = 8
+# The advisory-lock class of gateway logins (two-key locks, apart from the migration lock).
+IDENTIFY_LOCK = 0x1D
 # ``?`` outside quotes; the repositories' SQL has no other question marks.
 _MARK = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"])*\"|\?")
 
@@ -143,6 +145,25 @@ class PostgresDatabase(Database):
     async def close(self) -> None:
         async with self._lock:
             await self._pool.close()
+
+    async def identify_turn(self, bucket: int, spacing: float) -> None:
+        """The turn is a transaction-scoped advisory lock per bucket; the last login's time is
+        the server's clock (every process reads the same one), kept in ``meta``. The lock is held
+        through the wait, so processes queue for the bucket in turn. A connection of its own:
+        units of work never wait for a login."""
+        key = f"gateway.identify.{bucket}"
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", IDENTIFY_LOCK, bucket)
+            last = await conn.fetchval("SELECT value FROM meta WHERE key = $1", key)
+            now = await conn.fetchval("SELECT extract(epoch FROM clock_timestamp())::float8")
+            if last is not None and (wait := float(last) + spacing - now) > 0:
+                await asyncio.sleep(wait)
+            await conn.execute(
+                "INSERT INTO meta (key, value) "
+                "VALUES ($1, extract(epoch FROM clock_timestamp())::float8::text) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                key,
+            )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[Session]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -83,6 +84,9 @@ class SqliteDatabase(Database):
         # statement left open by one task keeping the connection on an old snapshot while
         # another task reads (SQLite keeps a read transaction open while any statement is).
         self._read_lock = asyncio.Lock()
+        # A SQLite database belongs to one process: its logins take turns in memory.
+        self._identify_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._identified: dict[int, float] = {}
 
     @classmethod
     async def create(
@@ -117,6 +121,14 @@ class SqliteDatabase(Database):
             if self._reader is not None:
                 await self._reader.close()
             await self._writer.close()
+
+    async def identify_turn(self, bucket: int, spacing: float) -> None:
+        async with self._identify_locks[bucket]:
+            loop = asyncio.get_running_loop()
+            last = self._identified.get(bucket)
+            if last is not None and (wait := last + spacing - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            self._identified[bucket] = loop.time()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[Session]:

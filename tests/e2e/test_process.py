@@ -147,7 +147,9 @@ async def test_discord_unreachable_is_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in out
 
 
-async def test_settings_this_version_cannot_use_yet_are_one_clear_line(tmp_path: Path) -> None:
+async def test_database_and_shard_settings_that_cannot_work_are_one_clear_line(
+    tmp_path: Path,
+) -> None:
     base = {"PYTHONPATH": str(REPO), "DISCORD_TOKEN": "abcdefghijklmnop.qrstuv"}
     # Nothing listens on port 9: the PostgreSQL server cannot be reached.
     postgres = _env(**base, DATABASE_URL="postgresql://club:hunter2-secret@127.0.0.1:9/club")
@@ -162,7 +164,7 @@ async def test_settings_this_version_cannot_use_yet_are_one_clear_line(tmp_path:
     code, out = await _run(["-m", "bot"], sharded, tmp_path)
     assert code != 0
     assert len(out.strip().splitlines()) == 1
-    assert out.startswith("reelclub: SHARD_COUNT and SHARD_IDS are not supported")
+    assert out.startswith("reelclub: SHARD_IDS splits the bot across processes, which must share")
     broken = _env(**base, DATABASE_URL="mysql://club:hunter2-secret@localhost/club")
     code, out = await _run(["-m", "bot"], broken, tmp_path)
     assert code != 0 and "hunter2" not in out

@@ -102,9 +102,13 @@ def test_a_bad_database_url_says_what_to_write_without_the_password(url: str, sa
     [
         ({}, None, None),
         ({"SHARD_COUNT": "4"}, 4, None),
-        ({"SHARD_IDS": "0,1"}, None, (0, 1)),
-        ({"SHARD_COUNT": "4", "SHARD_IDS": "0-3"}, 4, (0, 1, 2, 3)),
-        ({"SHARD_COUNT": "8", "SHARD_IDS": " 5, 0-1 ,1"}, 8, (0, 1, 5)),
+        ({"SHARD_IDS": "0,1", "DATABASE_URL": "postgresql://u:p@h/d"}, None, (0, 1)),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "0-3"}, 4, (0, 1, 2, 3)),  # all of them: SQLite is fine
+        (
+            {"SHARD_COUNT": "8", "SHARD_IDS": " 5, 0-1 ,1", "DATABASE_URL": "postgresql://u:p@h/d"},
+            8,
+            (0, 1, 5),
+        ),
     ],
 )
 def test_shards(env: dict[str, str], count: int | None, ids: tuple[int, ...] | None) -> None:
@@ -123,6 +127,9 @@ def test_shards(env: dict[str, str], count: int | None, ids: tuple[int, ...] | N
         ({"SHARD_IDS": "0,,1"}, "SHARD_IDS must list shard numbers"),
         ({"SHARD_IDS": "0-99999"}, "shard numbers stop at"),
         ({"SHARD_COUNT": "2", "SHARD_IDS": "0-2"}, "names shard 2, but SHARD_COUNT is 2"),
+        # Some shards here, the rest in other processes: they need one shared PostgreSQL.
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0"}, "must share a PostgreSQL database"),
+        ({"SHARD_IDS": "0,1"}, "must share a PostgreSQL database"),
     ],
 )
 def test_bad_shards_say_what_to_fix(env: dict[str, str], says: str) -> None:

@@ -6,6 +6,8 @@ Tests taking ``db`` run on both backends; the SQLite file and PostgreSQL server 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -193,3 +195,25 @@ async def test_a_read_sees_the_latest_commit_while_another_read_is_in_flight(db:
             assert await s.meta.get("fresh") == str(i)
         await asyncio.sleep(0)
     await asyncio.gather(*readers)
+
+
+async def test_logins_of_one_bucket_take_turns_across_processes(
+    db: Database, other_process_db: Database
+) -> None:
+    """Gateway logins: one per bucket per ``spacing`` seconds, whichever process asks; other
+    buckets do not wait. (SQLite is one process's database: its turns are kept in memory.)"""
+    spacing = 0.3
+    second = other_process_db if db.backend == "postgresql" else db
+    times: dict[str, float] = {}
+
+    async def login(name: str, database: Database, bucket: int) -> None:
+        await database.identify_turn(bucket, spacing)
+        times[name] = time.monotonic()
+
+    start = time.monotonic()
+    await asyncio.gather(
+        login("a", db, 0), login("b", second, 0), login("c", db, 0), login("other", second, 1)
+    )
+    bucket_zero = sorted(times[name] for name in "abc")
+    assert all(b - a >= spacing * 0.95 for a, b in itertools.pairwise(bucket_zero))
+    assert times["other"] - start < spacing  # bucket 1 was free

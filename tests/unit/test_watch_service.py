@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +22,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.errors import BotMissingPermissions, ConstraintViolation, Duplicate, InvalidInput
 from bot.domain.movies import Movie
 from bot.domain.watch import PollAnswer, PoolEntry
-from bot.services import Services
+from bot.services import Services, build_services
 from bot.services.watch import (
     ChannelCheck,
     FoundPost,
@@ -39,6 +40,7 @@ from bot.services.watch import (
 )
 from bot.storage.database import Database
 from bot.storage.sqlite import SqliteQueries
+from bot.storage.watch import WatchRepository
 from cogs.watch.publisher import Pacer
 
 GUILD = 500
@@ -630,6 +632,66 @@ async def test_pick_now_counts_as_the_weeks_post(
     assert again.link == (
         f"https://discord.com/channels/{GUILD}/{PICKS}/{publisher.posts[-1].message_id}"
     )
+
+
+async def test_two_processes_racing_for_the_week_post_it_once(
+    services: Services,
+    publisher: FakePublisher,
+    clock: ManualClock,
+    other_process_db: Database,
+    expect_db_errors: Callable[..., None],
+) -> None:
+    """A shard moving between processes: both run the guild's week at the same moment, each on
+    its own connections. UNIQUE (guild, week) is the claim; the loser finds the winner's run."""
+    expect_db_errors("duplicate key value violates unique constraint")  # the loser's insert
+    await _stocked(services, 5)
+    clock.set(berlin(2026, 11, 18, 12, 0))
+    other = build_services(other_process_db, clock)
+    results = await asyncio.gather(
+        services.watch.run(GUILD, publisher, force=True, here_channel_id=HERE),
+        other.watch.run(GUILD, publisher, force=True, here_channel_id=HERE),
+    )
+    assert sorted(r.outcome for r in results) == sorted([Outcome.POSTED, Outcome.ALREADY])
+    assert [p.post.week for p in publisher.posts] == ["2026-W47"]
+    assert len(await _runs(other_process_db)) == 1
+    again = await other.watch.run(GUILD, publisher, force=True)
+    assert again.outcome is Outcome.ALREADY and len(publisher.posts) == 1
+
+
+# SQLite has one writer across connections, so the other process could not commit inside our
+# transaction there: this interleaving exists only on PostgreSQL.
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+async def test_the_claim_refused_by_the_database_is_another_process_having_the_week(  # noqa: PLR0917
+    services: Services,
+    publisher: FakePublisher,
+    clock: ManualClock,
+    other_process_db: Database,
+    expect_db_errors: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The narrowest race, made certain: the other process commits its run between this one's
+    check and its insert; the database refuses the second claim and nothing is posted twice."""
+    expect_db_errors("duplicate key value violates unique constraint")
+    await _stocked(services, 5)
+    clock.set(berlin(2026, 11, 18, 12, 0))
+    other = build_services(other_process_db, clock)
+    real_start_run = WatchRepository.start_run
+    raced = False
+
+    async def start_run_after_the_other(self: WatchRepository, *args: Any, **kwargs: Any) -> int:
+        nonlocal raced
+        if not raced:
+            raced = True
+            monkeypatch.setattr(WatchRepository, "start_run", real_start_run)
+            done = await other.watch.run(GUILD, publisher, force=True, here_channel_id=HERE)
+            assert done.outcome is Outcome.POSTED
+        return await real_start_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(WatchRepository, "start_run", start_run_after_the_other)
+    result = await services.watch.run(GUILD, publisher, force=True, here_channel_id=HERE)
+    assert result.outcome is Outcome.ALREADY
+    assert [p.post.week for p in publisher.posts] == ["2026-W47"]
+    assert len(await _runs(other_process_db)) == 1
 
 
 async def test_pick_now_without_a_schedule_posts_where_it_was_used(
