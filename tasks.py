@@ -3,6 +3,7 @@
     python3 tasks.py bot     # set up, then run the bot (reads .env)
     python3 tasks.py test    # set up, then run the whole test suite (extra args go to pytest)
     python3 tasks.py lint    # set up, then ruff (lint + format check) and mypy
+    python3 tasks.py setup   # only set up what `bot` needs (e.g. before starting several processes)
 
 `test` runs pytest with TEST_WORKERS pytest-xdist workers unless the arguments choose (`-n 0`
 runs in this one process, as `--pdb` and `--trace` do anyway).
@@ -106,12 +107,14 @@ def _run(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"bot", "test", "lint"}:
+    if not argv or argv[0] not in {"bot", "test", "lint", "setup"}:
         print(__doc__)
         return 2
     task, rest = argv[0], argv[1:]
     bot_extras = ["postgres"] if _wants_postgres() else []
-    python = str(ensure_env(bot_extras if task == "bot" else ["dev"]))
+    python = str(ensure_env(bot_extras if task in {"bot", "setup"} else ["dev"]))
+    if task == "setup":
+        return 0
     if task == "bot":
         return _run([python, "-m", "bot", *rest])
     if task == "test":
