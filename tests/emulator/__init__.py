@@ -44,6 +44,7 @@ from tests.emulator.entities import ChannelState, GuildState, MemberState, RoleS
 from tests.emulator.errors import ApiError
 from tests.emulator.interactions import Interaction
 from tests.emulator.limits import RateLimiter, RateRule
+from tests.emulator.logins import Identify, Logins
 from tests.emulator.perms import Perm
 from tests.emulator.process import BotProcess
 from tests.emulator.records import Call
@@ -58,7 +59,9 @@ __all__ = [
     "Emulator",
     "FastTime",
     "GuildState",
+    "Identify",
     "Interaction",
+    "Logins",
     "ManualTime",
     "MemberState",
     "Perm",
