@@ -22,13 +22,13 @@ async def announce(client: discord.Client) -> None:
     print(ready, flush=True)  # noqa: T201
 
 
-async def answer(client: discord.Client, message: discord.Message) -> None:
-    """Answer a mention with "pong" (and, in a guild, the shard that got the message)."""
+async def answer(client: discord.Client, message: discord.Message, *, say_shard: bool) -> None:
+    """Answer a mention with "pong" (and, if asked, the shard that got the message)."""
     if client.user is None or message.author == client.user:
         return
     if client.user.mentioned_in(message):
-        shard = "" if message.guild is None else f" from shard {message.guild.shard_id}"
-        await message.channel.send(f"pong{shard}")
+        shard = message.guild.shard_id if message.guild is not None else 0
+        await message.channel.send(f"pong from shard {shard}" if say_shard else "pong")
 
 
 class EchoClient(discord.Client):
@@ -36,7 +36,7 @@ class EchoClient(discord.Client):
         await announce(self)
 
     async def on_message(self, message: discord.Message) -> None:
-        await answer(self, message)
+        await answer(self, message, say_shard=False)
 
 
 class ShardedEchoClient(discord.AutoShardedClient):
@@ -50,7 +50,7 @@ class ShardedEchoClient(discord.AutoShardedClient):
         print(f"SHARDS {sorted(self.shards)} GUILDS {guilds}", flush=True)  # noqa: T201
 
     async def on_message(self, message: discord.Message) -> None:
-        await answer(self, message)
+        await answer(self, message, say_shard=True)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         if not initial:
