@@ -11,7 +11,8 @@ What Discord documents (tests/README.md, facts 26 and 28):
   resets its token.
 
 The rules run on an injected clock (`tests.emulator.clock`), by default the rate limits' one,
-so a test on a fast clock keeps every rule with shorter waits, and a test can `jump()` it.
+so a test on a fast clock keeps every rule with shorter waits, and a test can `jump()` it (or
+`pass_window()`), or give ``emu.logins.clock`` a clock of its own before a bot logs in.
 
 Every IDENTIFY is recorded as an `Identify`, whatever became of it; `Logins.identifies()`
 queries the record, `Logins.too_fast()` lists the ones that broke the pacing::
