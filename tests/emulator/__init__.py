@@ -33,6 +33,20 @@ Time is injected (`tests.emulator.clock`): the rate limits run on `Emulator(limi
 every rule and header but makes the waits ``speed`` times shorter, for tests not about timing;
 a test jumps any of them (`jump(seconds)`) instead of waiting.
 
+Shards (tests/README.md, facts 26-29): any number of clients or processes may log in, each
+IDENTIFY its own session, and a session gets only its own guilds' events::
+
+    emu = Emulator(shards=2, max_concurrency=1)  # what GET /gateway/bot reports and enforces
+    a, b = emu.world.add_guilds(2, num_shards=2)  # a on shard 0, b on shard 1
+    ...                                           # start BotProcess(emu, "bot", shard_count=2,
+                                                  #   shard_ids=[0]) and one with shard_ids=[1]
+    await emu.wait_connected(shards=[0, 1])
+    assert emu.logins.too_fast() == []            # no IDENTIFY came sooner than Discord allows
+    emu.identifies(shard_id=1)                    # every IDENTIFY: time, shard, outcome, ...
+
+The IDENTIFY pacing runs on `Emulator(identify_clock=...)`, by default the rate limits' clock;
+`emu.logins.pass_window()` jumps it past the 5 s a second login must wait.
+
 Permissions are Discord's: @everyone has VIEW_CHANNEL and USE_APPLICATION_COMMANDS, the
 "Members" role the usual chat rights, the bot's managed role what the bot needs
 (`GuildState.set_bot_permissions` replaces it), and `ChannelState.deny/allow` add overwrites.
@@ -44,6 +58,7 @@ from tests.emulator.entities import ChannelState, GuildState, MemberState, RoleS
 from tests.emulator.errors import ApiError
 from tests.emulator.interactions import Interaction
 from tests.emulator.limits import RateLimiter, RateRule
+from tests.emulator.logins import Identify, Logins
 from tests.emulator.perms import Perm
 from tests.emulator.process import BotProcess
 from tests.emulator.records import Call
@@ -58,7 +73,9 @@ __all__ = [
     "Emulator",
     "FastTime",
     "GuildState",
+    "Identify",
     "Interaction",
+    "Logins",
     "ManualTime",
     "MemberState",
     "Perm",

@@ -10,6 +10,7 @@ from tests.emulator.entities import ChannelState, GuildState, MemberState
 from tests.emulator.errors import ApiError
 from tests.emulator.interactions import Interaction
 from tests.emulator.limits import RateLimiter
+from tests.emulator.logins import Logins
 from tests.emulator.perms import Perm
 from tests.emulator.records import Call, Signal
 from tests.emulator.world import World
@@ -20,10 +21,17 @@ JSON = dict[str, Any]
 class Core:
     """World + records + interaction registry; what every route handler receives."""
 
-    def __init__(self, world: World, signal: Signal, limit_clock: EmuClock | None = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        signal: Signal,
+        limit_clock: EmuClock | None = None,
+        logins: Logins | None = None,
+    ) -> None:
         self.world = world
         self.signal = signal
         self.limiter = RateLimiter(clock=limit_clock or RealTime())
+        self.logins = logins or Logins(clock=self.limiter.clock)
         self.calls: list[Call] = []
         self.unknown: list[Call] = []
         self.rate_limited = 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import yarl
@@ -34,6 +34,7 @@ from tests.emulator.gateway import Gateway
 from tests.emulator.interactions import AUTOCOMPLETE_RESULT, Interaction
 from tests.emulator.launch import ENV_GATEWAY, ENV_REST
 from tests.emulator.limits import RateLimiter, validate_message
+from tests.emulator.logins import Identify, Logins
 from tests.emulator.perms import Perm
 from tests.emulator.records import Call, Signal
 from tests.emulator.rest import RestServer
@@ -61,14 +62,28 @@ class Emulator:
         *,
         limit_clock: EmuClock | None = None,
         deadline_clock: EmuClock | None = None,
+        identify_clock: EmuClock | None = None,
+        shards: int = 1,
+        max_concurrency: int = 1,
     ) -> None:
         """The rate limits run on ``limit_clock`` and the interaction deadlines (3 s, 15 min) on
-        ``deadline_clock``; both are real time unless given (see `tests.emulator.clock`)."""
+        ``deadline_clock``; both are real time unless given (see `tests.emulator.clock`).
+
+        The IDENTIFY pacing and the daily session starts (`emu.logins`) run on
+        ``identify_clock``, by default the rate limits' clock itself. ``GET /gateway/bot``
+        recommends ``shards`` and reports ``max_concurrency`` (tests/README.md, fact 26).
+        """
         self.world = world or World()
         self.signal = Signal()
-        self.core = Core(self.world, self.signal, limit_clock)
+        limits_clock: EmuClock = limit_clock or RealTime()
+        self.logins = Logins(
+            clock=identify_clock or limits_clock,
+            max_concurrency=max_concurrency,
+            recommended_shards=shards,
+        )
+        self.core = Core(self.world, self.signal, limits_clock, self.logins)
         self.deadline_clock: EmuClock = deadline_clock or RealTime()
-        self.gateway = Gateway(self.world, self.signal)
+        self.gateway = Gateway(self.world, self.signal, self.logins)
         self._api = RestServer(
             self.core, [routes_app.routes, routes_messages.routes, routes_interactions.routes]
         )
@@ -200,8 +215,32 @@ class Emulator:
     def connected(self) -> bool:
         return self.gateway.connected
 
-    async def wait_connected(self, timeout: float = 10.0) -> None:
-        await self.wait_for(lambda: self.connected, timeout, "a bot to connect to the gateway")
+    async def wait_connected(
+        self, timeout: float = 10.0, *, shards: Iterable[int] | None = None
+    ) -> None:
+        """Until a bot is connected; with ``shards``, until each of those shard ids has a
+        connected session (from whichever client or process)."""
+        if shards is None:
+            await self.wait_for(lambda: self.connected, timeout, "a bot to connect to the gateway")
+            return
+        wanted = sorted(set(shards))
+        await self.wait_for(
+            lambda: all(self.gateway.live_on_shard(s) for s in wanted),
+            timeout,
+            f"sessions for shards {wanted}",
+        )
+
+    def identifies(
+        self,
+        *,
+        shard_id: int | None = None,
+        outcome: str | None = None,
+        within_limits: bool | None = None,
+    ) -> list[Identify]:
+        """Every IDENTIFY the gateway received, oldest first (see `Logins.identifies`)."""
+        return self.logins.identifies(
+            shard_id=shard_id, outcome=outcome, within_limits=within_limits
+        )
 
     async def reconnect(
         self,
@@ -209,9 +248,13 @@ class Emulator:
         *,
         during: Callable[[], Awaitable[None]] | None = None,
         timeout: float = 10.0,
+        shard_id: int | None = None,
     ) -> None:
-        """op 7 and a RESUME (events from `during` are replayed), or op 9 and a new IDENTIFY."""
-        await self.gateway.reconnect(resume=resume, during=during, timeout=timeout)
+        """op 7 and a RESUME (events from `during` are replayed), or op 9 and a new IDENTIFY;
+        with several sessions connected, ``shard_id`` says whose."""
+        await self.gateway.reconnect(
+            resume=resume, during=during, timeout=timeout, shard_id=shard_id
+        )
 
     # ---- helpers ---------------------------------------------------------------------------
     def _channel(self, ref: ChannelRef) -> ChannelState:

@@ -257,7 +257,9 @@ class GuildState:
 
     def add_role(self, name: str, perms: Perm) -> RoleState:
         role = self._add_role(name, perms, position=len(self.roles))
-        self.world.emit("GUILD_ROLE_CREATE", {"guild_id": str(self.id), "role": role.payload()})
+        self.world.emit(
+            "GUILD_ROLE_CREATE", {"guild_id": str(self.id), "role": role.payload()}, self.id
+        )
         return role
 
     def add_member(self, name: str, perms: Perm | None = None) -> MemberState:
@@ -331,7 +333,9 @@ class GuildState:
         """Set the bot role's permissions (the bot still gets what @everyone has)."""
         self.bot_role.permissions = perms
         self.world.emit(
-            "GUILD_ROLE_UPDATE", {"guild_id": str(self.id), "role": self.bot_role.payload()}
+            "GUILD_ROLE_UPDATE",
+            {"guild_id": str(self.id), "role": self.bot_role.payload()},
+            self.id,
         )
 
     def base_permissions(self, member: MemberState) -> Perm:

@@ -25,6 +25,29 @@ class Snowflakes:
         self._last = candidate
         return candidate
 
+    def next_on_shard(self, shard_id: int, num_shards: int) -> int:
+        """The next snowflake whose guild would be routed to ``shard_id`` of ``num_shards``:
+        ``shard_of(id, num_shards) == shard_id``. Its timestamp moves at most
+        ``num_shards - 1`` milliseconds ahead to get there."""
+        check_shard(shard_id, num_shards)
+        candidate = self.next()
+        stamp = candidate >> 22
+        ahead = (shard_id - stamp) % num_shards
+        if ahead:
+            candidate = (stamp + ahead) << 22
+            self._last = candidate
+        return candidate
+
+
+def shard_of(guild_id: int, num_shards: int) -> int:
+    """The shard a guild's events go to: Discord's ``(guild_id >> 22) % num_shards``."""
+    return (guild_id >> 22) % num_shards
+
+
+def check_shard(shard_id: int, num_shards: int) -> None:
+    if not 0 <= shard_id < num_shards:
+        raise ValueError(f"shard {shard_id} does not exist among {num_shards} shard(s)")
+
 
 def snowflake_time(snowflake: int) -> datetime.datetime:
     ms = (snowflake >> 22) + DISCORD_EPOCH_MS

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.emulator.driver import Emulator
@@ -24,6 +25,15 @@ class BotProcess:
 
     stdout and stderr are merged and kept line by line in `lines`, so a test can wait for a
     log marker and show the output when something goes wrong.
+
+    Several processes may run against one emulator, each owning some shards: with
+    ``shard_count`` and ``shard_ids`` the process gets ``SHARD_COUNT`` and ``SHARD_IDS`` (as
+    ``0,2``) in its environment, and `start()` waits until this process's own sessions for
+    those shards are connected::
+
+        a = BotProcess(emu, "bot", shard_count=2, shard_ids=[0])
+        b = BotProcess(emu, "bot", shard_count=2, shard_ids=[1])
+        await asyncio.gather(a.start(), b.start())
     """
 
     def __init__(
@@ -33,10 +43,18 @@ class BotProcess:
         *args: str,
         env: dict[str, str] | None = None,
         cwd: Path = REPO_ROOT,
+        shard_count: int | None = None,
+        shard_ids: Sequence[int] | None = None,
     ) -> None:
         self.emu = emu
         self.argv = [sys.executable, "-m", "tests.emulator.launch", "-m", module, *args]
-        self.env = {**os.environ, **emu.subprocess_env(), **(env or {})}
+        shard_env: dict[str, str] = {}
+        if shard_count is not None:
+            shard_env["SHARD_COUNT"] = str(shard_count)
+        if shard_ids is not None:
+            shard_env["SHARD_IDS"] = ",".join(str(i) for i in shard_ids)
+        self.env = {**os.environ, **emu.subprocess_env(), **shard_env, **(env or {})}
+        self.shard_ids = None if shard_ids is None else sorted(set(shard_ids))
         self.cwd = cwd
         self.lines: list[str] = []
         self._signal = Signal()
@@ -52,7 +70,9 @@ class BotProcess:
         return "\n".join(self.lines)
 
     async def start(self, *, ready: str | None = None, timeout: float = 20.0) -> None:
-        """Start the process; with `ready`, wait for a line containing it (or a gateway login)."""
+        """Start the process and wait for a line containing `ready` or, without it, for the
+        process's gateway login (a session for each of its ``shard_ids``, if it has them)."""
+        logins_before = len(self.emu.logins.records)
         self._proc = await asyncio.create_subprocess_exec(
             *self.argv,
             cwd=self.cwd,
@@ -64,7 +84,25 @@ class BotProcess:
         if ready is not None:
             await self.wait_for_line(ready, timeout)
         else:
-            await self.emu.wait_connected(timeout)
+            await self._wait_logged_in(logins_before, timeout)
+
+    async def _wait_logged_in(self, logins_before: int, timeout: float) -> None:
+        """Until sessions started since ``logins_before`` are connected: one for each of
+        ``shard_ids``, or any one. (Without ``shard_ids``, a process started at the same
+        time as another may be taken for logged in by the other's session.)"""
+        gateway = self.emu.gateway
+
+        def logged_in() -> bool:
+            if not self.running:
+                raise AssertionError(f"the bot exited before logging in:\n{self.output}")
+            live = {
+                r.shard_id
+                for r in self.emu.logins.records[logins_before:]
+                if r.session_id is not None and gateway.sessions[r.session_id].conn is not None
+            }
+            return set(self.shard_ids) <= live if self.shard_ids is not None else bool(live)
+
+        await self.emu.wait_for(logged_in, timeout, "the bot process to log in")
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None

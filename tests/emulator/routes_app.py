@@ -62,9 +62,15 @@ async def get_gateway(core: Core, req: ApiRequest) -> Reply:
 @routes.route("GET", "/gateway/bot")
 async def get_gateway_bot(core: Core, req: ApiRequest) -> Reply:
     # Only AutoShardedClient without shard_count asks, and it reads all three fields
-    # (tests/README.md, fact 2).
-    limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-    return ok({"url": core.gateway_url, "shards": 1, "session_start_limit": limit})
+    # (tests/README.md, fact 2); the figures are the logins' (fact 26).
+    logins = core.logins
+    return ok(
+        {
+            "url": core.gateway_url,
+            "shards": logins.recommended_shards,
+            "session_start_limit": logins.session_start_limit(),
+        }
+    )
 
 
 # ---- application commands ------------------------------------------------------------------

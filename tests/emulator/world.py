@@ -20,7 +20,7 @@ from tests.emulator.entities import (
     GuildState,
     MemberState,
 )
-from tests.emulator.ids import Snowflakes, iso_in, now_iso, snowflake_time
+from tests.emulator.ids import Snowflakes, iso_in, now_iso, shard_of, snowflake_time
 
 EventSink = Callable[[str, JSON, "int | None"], None]
 ChannelRef = "ChannelState | int"
@@ -104,15 +104,34 @@ class World:
             self._user_ids[name] = self.ids.next()
         return self._user_ids[name]
 
-    def add_guild(self, name: str) -> GuildState:
-        """A guild with the default channels: general, movies, reviews, picks and a forum."""
-        guild = GuildState(self, self.ids.next(), name)
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> GuildState:
+        """A guild with the default channels: general, movies, reviews, picks and a forum.
+
+        With ``shard=(shard_id, num_shards)`` its id is chosen so that, among ``num_shards``
+        shards, its events go to ``shard_id``: ``(guild_id >> 22) % num_shards == shard_id``.
+        """
+        guild_id = self.ids.next() if shard is None else self.ids.next_on_shard(*shard)
+        guild = GuildState(self, guild_id, name)
         self.guilds[guild.id] = guild
         for channel_name in DEFAULT_TEXT_CHANNELS:
             guild.add_channel(channel_name)
         guild.add_channel(DEFAULT_FORUM, type=FORUM, tags=list(DEFAULT_FORUM_TAGS))
         self.emit("GUILD_CREATE", guild.create_payload(), guild.id)
         return guild
+
+    def add_guilds(
+        self, count: int, *, num_shards: int = 1, name: str = "guild {index}"
+    ) -> list[GuildState]:
+        """``count`` new guilds spread round-robin over ``num_shards`` shards: the guild at
+        ``index`` goes to shard ``index % num_shards``. ``name`` is formatted with ``index``."""
+        return [
+            self.add_guild(name.format(index=index), shard=(index % num_shards, num_shards))
+            for index in range(count)
+        ]
+
+    def guilds_on_shard(self, shard_id: int, num_shards: int) -> list[GuildState]:
+        """The guilds whose events a session identified as ``[shard_id, num_shards]`` gets."""
+        return [g for g in self.guilds.values() if shard_of(g.id, num_shards) == shard_id]
 
     def bot_user_payload(self) -> JSON:
         return self.guild.me.user_payload()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import discord
 import pytest
 
 from tests.emulator import Emulator
@@ -14,7 +15,7 @@ from tests.emulator_selftest.minibot import MiniBot
 READY_TIMEOUT = 10.0
 
 
-async def start_bot(emu: Emulator, bot: MiniBot) -> asyncio.Task[None]:
+async def start_bot(emu: Emulator, bot: discord.Client) -> asyncio.Task[None]:
     """Log `bot` in against the emulator and wait until discord.py says it is ready."""
     task = asyncio.create_task(bot.start(emu.token))
     ready = asyncio.create_task(bot.wait_until_ready())
@@ -29,7 +30,7 @@ async def start_bot(emu: Emulator, bot: MiniBot) -> asyncio.Task[None]:
     return task
 
 
-async def stop_bot(bot: MiniBot, task: asyncio.Task[None]) -> None:
+async def stop_bot(bot: discord.Client, task: asyncio.Task[None]) -> None:
     await bot.close()
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(task, 5)

@@ -178,7 +178,9 @@ class MiniBot(commands.Bot):
         await self.tree.sync(guild=guild)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        """discord.py sleeps 5 s before every re-IDENTIFY by default; not needed on loopback."""
+        """discord.py sleeps 5 s before every re-IDENTIFY by default. The emulator refuses an
+        IDENTIFY sooner than that, as Discord does, so a test that logs in again moves the
+        emulator's clock on (`emu.logins.pass_window()`) instead of sleeping."""
 
     async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
         self.raw_reactions.append(("add", event))

@@ -115,6 +115,7 @@ async def test_dynamic_item_survives_a_new_bot_instance(emu: Emulator, bot: Mini
     message_ref = (g.channel("general").id, int(itx.message["id"]))
     await bot.close()
 
+    emu.logins.pass_window()  # a new login within 5 s would be refused, as on Discord
     fresh = MiniBot(g.id)
     task = await start_bot(emu, fresh)
     try:
