@@ -146,10 +146,16 @@ def expect_db_errors(request: pytest.FixtureRequest, db: Database) -> Callable[.
 
 
 @pytest.fixture
-async def other_process_db(request: pytest.FixtureRequest, db: Database) -> AsyncIterator[Database]:
+def db_target(request: pytest.FixtureRequest, db: Database) -> str:
+    """What ``db`` was opened from: a SQLite path or a PostgreSQL URL."""
+    return request.node.stash[_DB_TARGET]
+
+
+@pytest.fixture
+async def other_process_db(db_target: str) -> AsyncIterator[Database]:
     """The same database as ``db``, opened again: what a second bot process would have (its own
     connections, its own in-process turn-taking)."""
-    database = await open_database(request.node.stash[_DB_TARGET])
+    database = await open_database(db_target)
     try:
         yield database
     finally:

@@ -171,6 +171,7 @@ class Outcome(enum.StrEnum):
     FOUND = "found"  # an earlier attempt had posted it; recorded now, nothing posted twice
     ALREADY = "already"  # the week already had its post
     NOT_DUE = "not_due"
+    BUSY = "busy"  # another process is running this guild's week right now
 
 
 class Note(enum.StrEnum):
@@ -359,7 +360,12 @@ class WatchService:
         """This week's post for one guild, at most once per week. ``force`` (pick-now) does not
         wait for the slot; ``here_channel_id`` is the last resort for where to post."""
         state = self._guilds[guild_id]
-        async with state.lock:
+        async with state.lock, self._db.exclusive(guild_id) as mine:
+            if not mine:  # a shard moving between processes: the other one is at it
+                settings = await self._club.settings(guild_id)
+                return RunResult(
+                    guild_id, week_key(self._clock.now(), settings.timezone), Outcome.BUSY
+                )
             try:
                 result = await self._run(guild_id, publisher, force, here_channel_id)
             except Exception:

@@ -114,6 +114,12 @@ class Database(ABC):
         """One unit of work. Never await Discord in here: sessions of a process take turns."""
 
     @abstractmethod
+    def exclusive(self, key: int) -> AbstractAsyncContextManager[bool]:
+        """``async with db.exclusive(key) as mine``: ``mine`` is True while this process holds
+        ``key`` (a guild id, say), False when another process sharing the database holds it.
+        Never waits. A process that dies lets go of its keys at once."""
+
+    @abstractmethod
     async def identify_turn(self, bucket: int, spacing: float) -> None:
         """Wait until ``spacing`` seconds have passed since the last gateway login of
         ``bucket`` by any process sharing this database, and record this one as the last.

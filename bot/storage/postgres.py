@@ -103,6 +103,8 @@ class PostgresDatabase(Database):
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._lock = asyncio.Lock()
+        self._locks: PoolConnectionProxy[Any] | None = None  # holds the exclusive() keys
+        self._lock_calls = asyncio.Lock()
 
     @classmethod
     async def create(
@@ -144,7 +146,32 @@ class PostgresDatabase(Database):
 
     async def close(self) -> None:
         async with self._lock:
+            if self._locks is not None:
+                await self._pool.release(self._locks)
+                self._locks = None
             await self._pool.close()
+
+    @asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[bool]:
+        """A session advisory lock on one connection kept for them: the server lets go of them
+        all if this process dies (its connection closes). Keys share the one-number lock space
+        with the migration lock; guild ids never equal it."""
+        conn = await self._lock_connection()
+        async with self._lock_calls:
+            mine = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+        try:
+            yield mine
+        finally:
+            if mine:
+                async with self._lock_calls:
+                    if self._locks is conn and not conn.is_closed():  # else closed: let go
+                        await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+    async def _lock_connection(self) -> PoolConnectionProxy[Any]:
+        async with self._lock_calls:
+            if self._locks is None or self._locks.is_closed():
+                self._locks = await self._pool.acquire()
+            return self._locks
 
     async def identify_turn(self, bucket: int, spacing: float) -> None:
         """The turn is a transaction-scoped advisory lock per bucket; the last login's time is

@@ -54,6 +54,11 @@ def run_reply(result: RunResult) -> str:
         text = f"Posted this week's pick in {where}: {link}"
     elif result.outcome is Outcome.FOUND:
         text = f"This week's pick was already in {where} from an earlier attempt: {link}"
+    elif result.outcome is Outcome.BUSY:
+        text = (
+            "Another process of this bot is posting this week's pick right now. Run this again "
+            "in a minute to see it."
+        )
     elif run is not None and run.status == "skipped":
         text = "This week's pick could not go out and was skipped."
     else:

@@ -217,3 +217,26 @@ async def test_logins_of_one_bucket_take_turns_across_processes(
     bucket_zero = sorted(times[name] for name in "abc")
     assert all(b - a >= spacing * 0.95 for a, b in itertools.pairwise(bucket_zero))
     assert times["other"] - start < spacing  # bucket 1 was free
+
+
+async def test_a_key_is_held_by_one_process_and_freed_when_it_stops(
+    db: Database, other_process_db: Database, db_target: str
+) -> None:
+    """``exclusive``: what keeps two processes off one guild's weekly run. SQLite is one
+    process's database, so there it always holds."""
+    guild = 1_339_000_000_000_000_001
+    async with db.exclusive(guild) as mine:
+        assert mine
+        async with other_process_db.exclusive(guild) as theirs:
+            assert theirs is (db.backend == "sqlite")
+        async with other_process_db.exclusive(guild + 1) as other_key:
+            assert other_key
+    async with other_process_db.exclusive(guild) as theirs:
+        assert theirs  # let go on the way out
+    if db.backend == "postgresql":
+        holder = await open_database(db_target)
+        async with holder.exclusive(guild) as held:
+            assert held
+            await holder.close()  # the process stops holding it: the server lets go at once
+        async with db.exclusive(guild) as mine:
+            assert mine
