@@ -376,11 +376,14 @@ async def _refuse_rows(conn: Connection, tables: list[Table], shown: str) -> Non
     for table in tables:
         if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {_ident(table.name)})"):
             count = await conn.fetchval(f"SELECT count(*) FROM {_ident(table.name)}")
-            found.append(f"{table.name} has {count}")
+            found.append(f"{table.name} ({count:,})")
     if found:
+        listed = ", ".join(found[:4])
+        if len(found) > 4:
+            listed += f" and {len(found) - 4} more tables"
         raise StorageError(
-            f"the database at {shown} is not empty ({', '.join(found)} rows); the copy goes only "
-            "into an empty database, so nothing was written"
+            f"the database at {shown} is not empty: it has rows in {listed}; the copy goes "
+            "only into an empty database, so nothing was written"
         )
 
 

@@ -213,7 +213,7 @@ async def test_a_target_with_rows_is_refused_and_left_as_it_was(
     with pytest.raises(StorageError) as caught:
         await copy_to_postgres(club, migrated.url)
     message = str(caught.value)
-    assert "is not empty (meta has 1, movies has 1 rows)" in message
+    assert "is not empty: it has rows in meta (1), movies (1); the copy goes only" in message
     assert "nothing was written" in message and "\n" not in message
     assert migrated.cluster.password not in message and ":***@" in message
     assert (
