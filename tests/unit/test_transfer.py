@@ -261,6 +261,17 @@ async def test_a_sqlite_file_without_the_schema_is_refused(tmp_path: Path) -> No
         await copy_to_postgres(other, "postgresql://u:pw@127.0.0.1:9/club")
 
 
+async def test_a_file_that_is_not_sqlite_is_one_clear_error(tmp_path: Path) -> None:
+    garbage = tmp_path / "club.db"
+    garbage.write_bytes(b"this is not a database, just some text" * 100)
+    with pytest.raises(StorageError) as caught:
+        await copy_to_postgres(garbage, "postgresql://u:pw@127.0.0.1:9/club")
+    assert str(caught.value) == (
+        f"cannot read the SQLite database at {garbage} (file is not a database); "
+        "nothing was written"
+    )
+
+
 async def test_a_missing_source_is_refused_and_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "club.db"
     with pytest.raises(StorageError, match="there is no SQLite database at"):
