@@ -54,18 +54,12 @@ def _port(parts: SplitResult) -> int | None:
         return None
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
+def load_settings(env: Mapping[str, str], *, need_token: bool = True) -> Settings:
+    """Every setting, validated. ``need_token=False`` is for commands that never log in to
+    Discord (``python -m bot migrate``): the token is then not checked and may be empty."""
     token = env.get("DISCORD_TOKEN", "").strip()
-    if not token:
-        raise ConfigError(
-            "DISCORD_TOKEN is not set: copy .env.example to .env and paste your bot's token "
-            "(Discord Developer Portal → your application → Bot → Reset Token)."
-        )
-    if not _TOKEN_SHAPE.match(token):
-        raise ConfigError(
-            "DISCORD_TOKEN does not look like a bot token (letters, digits, '.', '_' or '-' only, "
-            "no quotes or 'Bot ' prefix): paste it again from the Developer Portal."
-        )
+    if need_token:
+        _check_token(token)
     raw_guild = env.get("DEV_GUILD_ID", "").strip()
     dev_guild_id = None
     if raw_guild:
@@ -98,6 +92,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     )
 
 
+def _check_token(token: str) -> None:
+    if not token:
+        raise ConfigError(
+            "DISCORD_TOKEN is not set: copy .env.example to .env and paste your bot's token "
+            "(Discord Developer Portal → your application → Bot → Reset Token)."
+        )
+    if not _TOKEN_SHAPE.match(token):
+        raise ConfigError(
+            "DISCORD_TOKEN does not look like a bot token (letters, digits, '.', '_' or '-' only, "
+            "no quotes or 'Bot ' prefix): paste it again from the Developer Portal."
+        )
+
+
 def _database(url: str, default_path: str) -> tuple[str, str | None]:
     """(SQLite path, PostgreSQL URL or None) from DATABASE_URL."""
     shown = redact_url(url)[:120]
@@ -110,14 +117,7 @@ def _database(url: str, default_path: str) -> tuple[str, str | None]:
             )
         return url[len("sqlite:///") :], None
     if scheme in {"postgresql", "postgres"}:
-        parts = urlsplit(url)
-        port_given = ":" in parts.netloc.rsplit("@", 1)[-1]
-        if not parts.hostname or not parts.path.strip("/") or (port_given and _port(parts) is None):
-            raise ConfigError(
-                f"DATABASE_URL {shown!r} needs a host and a database name, and a numeric port "
-                "if one is given: postgresql://user:password@host:5432/reelclub."
-            )
-        return default_path, url
+        return default_path, postgres_url(url)
     raise ConfigError(
         f"DATABASE_URL {shown!r} must start with sqlite:/// or postgresql://, for example "
         "sqlite:///data/reelclub.db or postgresql://user:password@localhost:5432/reelclub."
@@ -137,6 +137,26 @@ def _one_database_for_every_process(
             "set DATABASE_URL=postgresql://…, or leave SHARD_IDS empty to run every shard in "
             "this one process."
         )
+
+
+def postgres_url(url: str, setting: str = "DATABASE_URL") -> str:
+    """``url`` if it is a usable PostgreSQL URL (its scheme in lower case, as the driver and
+    ``open_database`` expect it), else a ConfigError naming ``setting`` and never the password."""
+    shown = redact_url(url)[:120]
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in {"postgresql", "postgres"}:
+        raise ConfigError(
+            f"{setting} {shown!r} is not a PostgreSQL URL: write "
+            "postgresql://user:password@host:5432/reelclub."
+        )
+    parts = urlsplit(url)
+    port_given = ":" in parts.netloc.rsplit("@", 1)[-1]
+    if not parts.hostname or not parts.path.strip("/") or (port_given and _port(parts) is None):
+        raise ConfigError(
+            f"{setting} {shown!r} needs a host and a database name, and a numeric port "
+            "if one is given: postgresql://user:password@host:5432/reelclub."
+        )
+    return scheme + url[len(scheme) :]
 
 
 def _shards(env: Mapping[str, str]) -> tuple[int | None, tuple[int, ...] | None]:

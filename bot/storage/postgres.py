@@ -100,11 +100,12 @@ class PgQueries(Queries):
 class PostgresDatabase(Database):
     backend = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, shown: str = "") -> None:
         self._pool = pool
         self._lock = asyncio.Lock()
         self._locks: PoolConnectionProxy[Any] | None = None  # holds the exclusive() keys
         self._lock_calls = asyncio.Lock()
+        self._shown = shown  # the redacted URL, for logs
 
     @classmethod
     async def create(
@@ -113,9 +114,11 @@ class PostgresDatabase(Database):
         *,
         migrations: list[Migration] | None = None,
         pool_size: int = POOL_SIZE,
+        migrate: bool = True,
     ) -> PostgresDatabase:
-        """Connect a pool to ``url`` and migrate to the newest schema. Errors name the database
-        by its redacted URL: the password never reaches a message or a log."""
+        """Connect a pool to ``url`` and migrate to the newest schema (``migrate=False``: not
+        yet, for a caller that looks at the database first). Errors name the database by its
+        redacted URL: the password never reaches a message or a log."""
         asyncpg = _driver()
         url = str(url)
         shown = redact_url(url)
@@ -130,19 +133,27 @@ class PostgresDatabase(Database):
             asyncpg.PostgresError,
             asyncpg.InterfaceError,
         ) as exc:
-            raise StorageError(f"cannot open the database at {shown}: {_reason(exc, url)}") from exc
-        try:
-            async with pool.acquire() as conn:
-                version = await migrate_postgres(
-                    conn, bundled_migrations("postgresql") if migrations is None else migrations
-                )
-        except BaseException:
-            await pool.close()
-            raise
-        db = cls(pool)
-        db.schema_version = version
-        log.info("database ready at schema version %d (PostgreSQL at %s)", version, shown)
+            raise StorageError(
+                f"cannot open the database at {shown}: {describe_error(exc, url)}"
+            ) from exc
+        db = cls(pool, shown)
+        if migrate:
+            try:
+                await db.migrate(migrations)
+            except BaseException:
+                await pool.close()
+                raise
         return db
+
+    async def migrate(self, migrations: list[Migration] | None = None) -> int:
+        """Bring the schema up to the newest migration; returns the version it ends at."""
+        async with self._pool.acquire() as conn:
+            version = await migrate_postgres(
+                conn, bundled_migrations("postgresql") if migrations is None else migrations
+            )
+        self.schema_version = version
+        log.info("database ready at schema version %d (PostgreSQL at %s)", version, self._shown)
+        return version
 
     async def close(self) -> None:
         async with self._lock:
@@ -210,8 +221,16 @@ class PostgresDatabase(Database):
         async with self._pool.acquire() as conn:
             yield Session(PgQueries(conn))
 
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A connection of the pool for storage work the repositories do not cover (the bulk
+        copy of ``bot/storage/transfer.py``); the caller runs its own transaction on it. Takes
+        its turn with the units of work."""
+        async with self._lock, self._pool.acquire() as conn:
+            yield conn
 
-def _reason(exc: BaseException, url: str) -> str:
+
+def describe_error(exc: BaseException, url: str) -> str:
     """The driver's words, with the password (should a driver ever repeat it) taken out."""
     text = " ".join((str(exc) or type(exc).__name__).split())
     password = _password(url)

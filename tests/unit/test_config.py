@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings, redact_url
+from bot.config import ConfigError, load_settings, postgres_url, redact_url
 
 TOKEN = "MTIzNDU2Nzg5.abcdef.ghijklmnopqrstuvwxyz_-"
 
@@ -94,6 +95,35 @@ def test_a_bad_database_url_says_what_to_write_without_the_password(url: str, sa
     with pytest.raises(ConfigError, match=says) as caught:
         load_settings({"DISCORD_TOKEN": TOKEN, "DATABASE_URL": url})
     assert "s3cr3t" not in str(caught.value)
+
+
+def test_a_postgresql_url_in_capitals_is_kept_as_a_postgresql_url() -> None:
+    settings = load_settings({"DISCORD_TOKEN": TOKEN, "DATABASE_URL": PG_URL.upper()})
+    assert settings.database_url is not None
+    assert settings.database_url.startswith("postgresql://")  # as open_database recognises it
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://u:s3cr3t-p%40ss@h/d", "--to 'mysql://u:***@h/d' is not a PostgreSQL URL"),
+        ("data/reelclub.db", "--to 'data/reelclub.db' is not a PostgreSQL URL"),
+        ("postgresql://u:s3cr3t-p%40ss@host", "--to 'postgresql://u:***@host' needs a host"),
+    ],
+)
+def test_a_postgresql_url_option_is_checked_under_its_own_name(url: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)) as caught:
+        postgres_url(url, "--to")
+    assert "s3cr3t" not in str(caught.value)
+    assert postgres_url(PG_URL, "--to") == PG_URL
+
+
+def test_commands_that_never_log_in_need_no_token() -> None:
+    settings = load_settings({"DATABASE_PATH": "/srv/club.db"}, need_token=False)
+    assert settings.database_path == Path("/srv/club.db")
+    assert settings.token == ""
+    with pytest.raises(ConfigError, match="DATABASE_URL"):  # the other settings are still checked
+        load_settings({"DATABASE_URL": "mysql://h/d"}, need_token=False)
 
 
 # -- shards ---------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ def test_debug_level_does_not_log_gateway_events_or_request_bodies(
     saved = (root.level, list(root.handlers))
     root.handlers[:] = []  # as in a fresh process, so basicConfig takes effect
     try:
-        assert entry.main() == 0
+        assert entry.main([]) == 0
         assert logging.getLogger("discord.gateway").getEffectiveLevel() == logging.INFO
         assert logging.getLogger("discord.http").getEffectiveLevel() == logging.INFO
         assert logging.getLogger("bot").getEffectiveLevel() == logging.DEBUG
