@@ -40,8 +40,11 @@ class Queries(ABC):
     """One connection (and transaction, in a session) and what every repository runs on it.
 
     SQL uses ``?`` placeholders. A unique, check or foreign-key violation raises
-    :class:`~bot.domain.errors.ConstraintViolation` on every backend.
+    :class:`~bot.domain.errors.ConstraintViolation` on every backend. ``dialect`` lets a
+    repository pick the better form of a hot statement where the two differ.
     """
+
+    dialect: str  # "sqlite" or "postgresql"
 
     @abstractmethod
     async def all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]: ...

@@ -65,6 +65,8 @@ def _driver() -> Any:
 
 
 class PgQueries(Queries):
+    dialect = "postgresql"
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._violation: type[Exception] = _driver().IntegrityConstraintViolationError

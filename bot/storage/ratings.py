@@ -110,8 +110,19 @@ class RatingRepository:
         return dict(seen)
 
     async def seen_for_pairs(self, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], set[int]]:
-        """Numbers last seen on cards for many (movie, member) pairs, in one query per 400."""
+        """Numbers last seen on cards for many (movie, member) pairs, in one query per 400
+        (PostgreSQL: one query, its pairs as two arrays, the same statement every batch)."""
         seen: dict[tuple[int, int], set[int]] = defaultdict(set)
+        if self._q.dialect == "postgresql" and pairs:
+            rows = await self._q.all(
+                "SELECT c.movie_id, c.member_id, c.score FROM card_reactions c "
+                "JOIN unnest(?::bigint[], ?::bigint[]) AS p (movie_id, member_id) "
+                "ON c.movie_id = p.movie_id AND c.member_id = p.member_id",
+                ([movie for movie, _ in pairs], [member for _, member in pairs]),
+            )
+            for row in rows:
+                seen[(row[0], row[1])].add(row[2])
+            return dict(seen)
         for start in range(0, len(pairs), 400):
             chunk = pairs[start : start + 400]
             rows = await self._q.all(

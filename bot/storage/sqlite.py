@@ -41,6 +41,8 @@ async def _connect(target: str, *, uri: bool = False) -> aiosqlite.Connection:
 
 
 class SqliteQueries(Queries):
+    dialect = "sqlite"
+
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
 

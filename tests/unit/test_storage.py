@@ -240,3 +240,33 @@ async def test_a_key_is_held_by_one_process_and_freed_when_it_stops(
             await holder.close()  # the process stops holding it: the server lets go at once
         async with db.exclusive(guild) as mine:
             assert mine
+
+
+async def test_numbers_seen_on_cards_are_read_back_for_any_number_of_pairs(db: Database) -> None:
+    """The reaction writer's one read per batch: 1,000 pairs (SQLite reads them 400 at a time,
+    PostgreSQL as two arrays), members with several numbers, and pairs with none."""
+    async with db.session() as s:
+        movies = [
+            await s.movies.add(
+                1, title=f"M{i}", title_key=f"m{i}", year=2000, added_by=1, added_at="x"
+            )
+            for i in range(4)
+        ]
+        plan_rows = [
+            (movie.id, member, score)
+            for movie in movies
+            for member in range(250)
+            for score in ((member % 10) + 1, ((member + 3) % 10) + 1)
+            if member % 7
+        ]
+        await s.queries.many(
+            "INSERT INTO card_reactions (movie_id, member_id, score) VALUES (?, ?, ?)", plan_rows
+        )
+    pairs = [(movie.id, member) for movie in movies for member in range(250)]
+    async with db.reader() as s:
+        seen = await s.ratings.seen_for_pairs(pairs)
+    expected: dict[tuple[int, int], set[int]] = {}
+    for movie_id, member, score in plan_rows:
+        expected.setdefault((movie_id, member), set()).add(score)
+    assert seen == expected
+    assert len(pairs) == 1000 and len(seen) < len(pairs)  # members with no number stay out
