@@ -2,8 +2,10 @@
 
 This is the one place that wires features together: it builds the services, the card publisher
 that several features use (``cogs/ratings/cards.py``, seen by them as ``bot.ui.cards.Cards``),
-the card upkeep and the weekly pick's publisher; it starts the long-lived workers (the ratings
-writer, card upkeep) before the bot connects and stops them, in order, when it closes.
+the card upkeep and reconciliation, the weekly pick's publisher and the pacer that background
+work shares; it starts the long-lived workers (the ratings writer, card upkeep, reconciliation)
+before the bot connects and stops them, in order, when it closes. It also says which clubs this
+process owns (``owns``; every club, until shards across processes arrive).
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.club import Owns, every_club
 from bot.services import Services, build_services
 from bot.storage.database import Database
 from bot.ui.errors import ClubTree
+from bot.ui.pacing import REQUESTS_PER_SECOND, Pacer
 from cogs.ratings.cards import CARD_EDIT_INTERVAL, CardPublisher
+from cogs.ratings.reconcile import REQUEST_INTERVAL, CardReconciler
 from cogs.ratings.sync import CardSync
-from cogs.watch.publisher import DiscordPublisher, Pacer
+from cogs.watch.publisher import DiscordPublisher
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,11 @@ class Intervals:
 
     card_edit: float = CARD_EDIT_INTERVAL  # seconds from one edit of a card to the next
     reidentify: float = 5.0  # before a new session after one that could not be resumed
+    # Seconds from one reconciliation request to the next (10 a second: its share)...
+    reconcile_request: float = REQUEST_INTERVAL
+    # ... and from one background request to the next, the weekly run's and reconciliation's
+    # together (45 a second, under Discord's global 50).
+    background_request: float = 1.0 / REQUESTS_PER_SECOND
 
 
 class ClubBot(commands.Bot):
@@ -72,9 +82,11 @@ class ClubBot(commands.Bot):
         services: Services,
         clock: Clock,
         intervals: Intervals | None = None,
+        owns: Owns = every_club,
         **options: Any,
     ) -> None:
-        """``options`` go to discord.py's ``Client`` as they are (e.g. ``guild_ready_timeout``)."""
+        """``options`` go to discord.py's ``Client`` as they are (e.g. ``guild_ready_timeout``);
+        ``owns`` says which clubs this process looks after (see :data:`bot.domain.club.Owns`)."""
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=club_intents(),
@@ -91,6 +103,8 @@ class ClubBot(commands.Bot):
         self.services = services
         self.clock = clock
         self.intervals = intervals or Intervals()
+        self.owns = owns
+        self.background_pacer = Pacer(1.0 / self.intervals.background_request)
         self.cards = CardPublisher(
             self,
             services.movies,
@@ -98,8 +112,19 @@ class ClubBot(commands.Bot):
             services.club,
             edit_interval=self.intervals.card_edit,
         )
-        self.card_sync = CardSync(self, self.cards, services.movies, services.ratings)
-        self.watch_publisher = DiscordPublisher(self, self.cards, Pacer())
+        self.reconciler = CardReconciler(
+            self,
+            self.cards,
+            services.movies,
+            services.ratings,
+            owns=owns,
+            pace=Pacer(1.0 / self.intervals.reconcile_request),
+            shared=self.background_pacer,
+        )
+        self.card_sync = CardSync(
+            self, self.cards, services.movies, services.ratings, self.reconciler
+        )
+        self.watch_publisher = DiscordPublisher(self, self.cards, self.background_pacer)
         self._announced_ready = False
         self._closing: asyncio.Task[None] | None = None
 
@@ -111,6 +136,7 @@ class ClubBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.services.ratings.start()
         self.card_sync.start()
+        self.reconciler.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
@@ -150,12 +176,13 @@ class ClubBot(commands.Bot):
     async def _close_once(self) -> None:
         await self.cards.close()
         await self.card_sync.close()
+        await self.reconciler.close()
         await super().close()
         await self.services.ratings.stop()
 
     async def on_ready(self) -> None:
         # Each READY (first start, or a reconnect that could not resume) may follow missed events.
-        self.card_sync.reconcile_soon()
+        self.reconciler.reconcile_soon()
         if not self._announced_ready:
             self._announced_ready = True
             # Everything built at start-up lives as long as the process: move it out of the
@@ -173,6 +200,7 @@ def create_bot(
     clock: Clock | None = None,
     *,
     intervals: Intervals | None = None,
+    owns: Owns = every_club,
     **options: Any,
 ) -> ClubBot:
     clock = clock or SystemClock()
@@ -182,6 +210,7 @@ def create_bot(
         services=build_services(db, clock),
         clock=clock,
         intervals=intervals,
+        owns=owns,
         **options,
     )
 

@@ -30,8 +30,15 @@ READY_TIMEOUT = 15.0
 # messages a channel per 0.25 s instead of per 5 s. Every rule and header stays as on Discord.
 LIMITS_SPEED = 20.0
 # The bot's own waits in tests that are not about timing: a card may be edited every 0.1 s
-# (Discord-friendly 2 s in production) and a new session follows a lost one at once.
-FAST_INTERVALS = Intervals(card_edit=0.1, reidentify=0.0)
+# (Discord-friendly 2 s in production), a new session follows a lost one at once, and paced
+# requests (reconciliation, the weekly run) go out LIMITS_SPEED times faster, like the limits.
+_PACED = Intervals()
+FAST_INTERVALS = Intervals(
+    card_edit=0.1,
+    reidentify=0.0,
+    reconcile_request=_PACED.reconcile_request / LIMITS_SPEED,
+    background_request=_PACED.background_request / LIMITS_SPEED,
+)
 
 
 class _ErrorLog(logging.Handler):

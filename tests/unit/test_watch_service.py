@@ -39,7 +39,7 @@ from bot.services.watch import (
     watched_movies,
 )
 from bot.storage.database import Database
-from cogs.watch.publisher import Pacer
+from bot.ui.pacing import Pacer
 
 GUILD = 500
 PICKS = 600  # the picks channel
