@@ -96,6 +96,11 @@ class ClubBot(commands.Bot):
             # No message cache: every feature works from raw events and ids. With a cache,
             # discord.py scans it linearly on every reaction to find the message.
             max_messages=None,
+            # No member cache and no chunking: members arrive with the events and interactions
+            # that need them. Per guild the cache keeps the guild, its channels, roles and
+            # threads, and the bot's own member.
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
             **options,
         )
         self.settings = settings
