@@ -134,9 +134,11 @@ class ClubBot(commands.Bot):
         self._closing: asyncio.Task[None] | None = None
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        """Like discord.py's (a pause before re-identifying), for the injected interval."""
+        """Like discord.py's (a pause before re-identifying), for the injected interval. A new
+        session starts: what members do from here on is live (see reconciliation)."""
         if not initial:
             await asyncio.sleep(self.intervals.reidentify)
+        self.services.ratings.session_started()
 
     async def setup_hook(self) -> None:
         self.services.ratings.start()

@@ -83,6 +83,7 @@ class RatingService:
         self._subscribers: list[asyncio.Queue[RatingsChanged]] = []
         self._writer: asyncio.Task[None] | None = None
         self._looking_up = 0  # reaction events reading which movie their card is
+        self._live_after: str | None = None  # ratings changed after this were given live
         self._none_looking_up = asyncio.Event()
         self._none_looking_up.set()
 
@@ -199,6 +200,12 @@ class RatingService:
             return (await s.movies.summaries([movie_id]))[movie_id]
 
     # -- reconciliation ----------------------------------------------------------------------
+    def session_started(self) -> None:
+        """A new gateway session (not a resumed one): ratings changed from now on are given
+        live, after whatever members did on the cards while the bot was away, so a card read
+        back later never undoes them."""
+        self._live_after = to_db(self._clock.now())
+
     def hold(self, movie_id: int) -> None:
         """Before reading a card's reactions from Discord: park live changes for that card."""
         self._held.setdefault(movie_id, _Held())
@@ -287,7 +294,10 @@ class RatingService:
         try:
             async with self._db.session() as s:
                 last_seen = await s.ratings.seen_on_card(item.movie_id)
-                result = reconcile_card(item.movie_id, last_seen, item.now_on_card)
+                live = {}
+                if self._live_after is not None:
+                    live = await s.ratings.changed_after(item.movie_id, self._live_after)
+                result = reconcile_card(item.movie_id, last_seen, item.now_on_card, live)
                 plan = plan_batch(result.changes)
                 await s.ratings.apply(plan, to_db(self._clock.now()))
         except Exception as exc:
