@@ -225,3 +225,23 @@ async def test_a_reaction_given_live_before_the_card_is_read_back_wins_over_offl
     assert result.extra == [(9, 8)]
     assert await ratings.seen_on_card(movie.id) == {9: {8, 9}}
     await ratings.stop()
+
+
+async def test_a_reconciliation_given_up_by_its_caller_does_not_stop_the_writer(
+    services: Services,
+) -> None:
+    """The bot closes while a card is read back: the reconciler stops waiting for its commit,
+    and the writer still commits the rest (reactions received before the close)."""
+    movie = await services.movies.add_entry(1, 1, "Heat", 1995)
+    await services.movies.attach_card(movie, 50, 500)
+    ratings = services.ratings
+    ratings.start()
+    ratings.hold(movie.id)
+    waiting = asyncio.create_task(ratings.reconcile(movie.id, {9: {4}}))
+    await asyncio.sleep(0)  # queued for the writer, which has not taken it yet
+    waiting.cancel()
+    later = await ratings.on_reaction(500, 8, emoji_for_score(6), added=True)
+    await asyncio.wait_for(_wait([later]), 5)  # a dead writer would never commit it
+    assert ratings.running
+    await ratings.stop()
+    assert (await ratings.summary(movie.id)).votes == 2
