@@ -21,6 +21,7 @@ import pytest
 from bot.client import ClubBot, Intervals, create_bot
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.club import Owns, every_club
 from bot.storage.database import Database
 from tests.emulator import EmuClock, Emulator, FastTime, RealTime
 
@@ -60,12 +61,15 @@ class Club:
     _task: asyncio.Task[None] | None = None
     expected_error_logs: int = 0  # a test that provokes a logged bug says how many it expects
     intervals: Intervals = FAST_INTERVALS
+    owns: Owns = every_club
 
     @property
     def guild(self) -> Any:
         return self.emu.world.guild
 
-    async def start(self) -> ClubBot:
+    async def start(self, *, settle: bool = True) -> ClubBot:
+        """Start the bot and wait for READY, then (unless ``settle`` is false) for the
+        reconciliation that follows it."""
         self.db = await Database.open(self.db_path)
         settings = Settings(
             token=self.emu.token,
@@ -73,7 +77,12 @@ class Club:
             dev_guild_id=self.emu.world.guild.id,
         )
         bot = create_bot(
-            settings, self.db, self.clock, intervals=self.intervals, guild_ready_timeout=0.2
+            settings,
+            self.db,
+            self.clock,
+            intervals=self.intervals,
+            owns=self.owns,
+            guild_ready_timeout=0.2,
         )
         self.bot = bot
         self._task = asyncio.create_task(bot.start(settings.token), name="bot")
@@ -86,7 +95,8 @@ class Club:
             if self._task in done:
                 self._task.result()  # raises the start-up error
             raise TimeoutError("the bot did not become ready")
-        await self.settle()
+        if settle:
+            await self.settle()
         return bot
 
     async def settle(self) -> None:
@@ -168,13 +178,16 @@ async def running(
     clock: Clock | None = None,
     *,
     intervals: Intervals = FAST_INTERVALS,
+    owns: Owns = every_club,
+    settle: bool = True,
 ) -> AsyncIterator[Club]:
     """The bot against ``emu``; at the end, fail on unknown routes, emulator faults and logged
-    errors the test did not announce in ``expected_error_logs``."""
+    errors the test did not announce in ``expected_error_logs``. ``owns`` says which guilds
+    the bot looks after; without ``settle`` the test starts while reconciliation runs."""
     errors = _ErrorLog()
     logging.getLogger().addHandler(errors)
-    harness = Club(emu, db_path, clock=clock or SystemClock(), intervals=intervals)
-    await harness.start()
+    harness = Club(emu, db_path, clock=clock or SystemClock(), intervals=intervals, owns=owns)
+    await harness.start(settle=settle)
     try:
         yield harness
     finally:
