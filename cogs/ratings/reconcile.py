@@ -88,6 +88,7 @@ class CardReconciler:
         self._tasks: list[asyncio.Task[None]] = []
         self.requests = 0  # requests paid for so far (benchmarks)
         self.reconciled = 0  # cards read back so far (benchmarks)
+        self.caught_up_after: float | None = None  # seconds the last READY's cards took
 
     # -- lifecycle (the composition root starts and stops it) --------------------------------
     def start(self) -> None:
@@ -214,9 +215,10 @@ class CardReconciler:
         if not self._quiet():
             return
         if self._backlog_since is not None:
+            self.caught_up_after = time.monotonic() - self._backlog_since
             log.info(
                 "every active card is reconciled (%.1f s after READY; %d cards, %d requests)",
-                time.monotonic() - self._backlog_since,
+                self.caught_up_after,
                 self.reconciled,
                 self.requests,
             )
