@@ -234,7 +234,7 @@ async def test_movie_info_is_answered_at_once_while_a_big_reconciliation_runs(
 async def test_reconciliation_keeps_to_its_request_budget(emu: Emulator, tmp_path: Path) -> None:
     """Production's pace: at most 10 requests in any second, at most three cards at a time."""
     voter = emu.world.guild.add_member("fan")
-    cards = await _seed(emu, tmp_path / "club.db", emu.world.guild, 15, [voter])
+    cards = await _seed(emu, tmp_path / "club.db", emu.world.guild, 12, [voter])
     async with running(emu, tmp_path / "club.db", intervals=PRODUCTION_PACE) as club:
         spent = [c for c in emu.calls if c.route in (FETCH, USERS)]
         assert len(spent) == 2 * len(cards)  # the card, then the one number a member used
