@@ -465,7 +465,8 @@ def _print(
     old_rate = old_spent / args.baseline_seconds
     old_extrapolated = min(old_rate * args.window, built.demand)  # it stops when all are read
     latencies = [b - a for a, b in big["answered"]]
-    first = min((b for _, b in big["answered"]), default=float("nan")) - big["start"]
+    sent, answered = min(big["answered"], default=(float("nan"), float("nan")))
+    first = answered - big["start"]
     caught = big["caught_up_after"]
     per_guild_kb = (big["rss_mb"] - small["rss_mb"]) * 1024 / (args.guilds - args.small)
     counted = {r: f"{n} of {of}" for r, (n, of) in big["counted"].items()}
@@ -497,7 +498,11 @@ def _print(
         ("offline votes counted: cards active this week", counted["week"], ""),
         ("  ... active 7-30 days ago", counted["month"], ""),
         ("  ... older (read back when touched)", counted["old"], ""),
-        ("/movie info: first answer after start", seconds(first), ""),
+        (
+            "/movie info: first answer after launch",
+            f"{seconds(first)} (sent at {seconds(sent - big['start'])})",
+            "",
+        ),
         ("/movie info ack median", seconds(median(latencies)), ""),
         (
             "/movie info ack p99",
