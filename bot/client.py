@@ -2,8 +2,10 @@
 
 This is the one place that wires features together: it builds the services, the card publisher
 that several features use (``cogs/ratings/cards.py``, seen by them as ``bot.ui.cards.Cards``),
-the card upkeep and the weekly pick's publisher; it starts the long-lived workers (the ratings
-writer, card upkeep) before the bot connects and stops them, in order, when it closes.
+the card upkeep and reconciliation, the weekly pick's publisher and the pacer that background
+work shares; it starts the long-lived workers (the ratings writer, card upkeep, reconciliation)
+before the bot connects and stops them, in order, when it closes. It also says which clubs this
+process owns (``ClubBot.owns``: the guilds of its shards).
 """
 
 from __future__ import annotations
@@ -23,13 +25,16 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.club import Owns
 from bot.services import Services, build_services
 from bot.storage.connect import open_database
 from bot.storage.database import Database
 from bot.ui.errors import ClubTree
+from bot.ui.pacing import REQUESTS_PER_SECOND, Pacer
 from cogs.ratings.cards import CARD_EDIT_INTERVAL, CardPublisher
+from cogs.ratings.reconcile import REQUEST_INTERVAL, CardReconciler
 from cogs.ratings.sync import CardSync
-from cogs.watch.publisher import DiscordPublisher, Pacer
+from cogs.watch.publisher import DiscordPublisher
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +72,11 @@ class Intervals:
 
     card_edit: float = CARD_EDIT_INTERVAL  # seconds from one edit of a card to the next
     reidentify: float = 5.0  # before a new session after one that could not be resumed
+    # Seconds from one reconciliation request to the next (10 a second: its share)...
+    reconcile_request: float = REQUEST_INTERVAL
+    # ... and from one background request to the next, the weekly run's and reconciliation's
+    # together (45 a second, under Discord's global 50).
+    background_request: float = 1.0 / REQUESTS_PER_SECOND
 
 
 # Discord's gap between two session starts of one identify bucket, plus a margin for the clocks
@@ -87,9 +97,12 @@ class ClubBot(commands.AutoShardedBot):
         services: Services,
         clock: Clock,
         intervals: Intervals | None = None,
+        owns: Owns | None = None,
         **options: Any,
     ) -> None:
-        """``options`` go to discord.py's ``Client`` as they are (e.g. ``guild_ready_timeout``)."""
+        """``options`` go to discord.py's ``Client`` as they are (e.g. ``guild_ready_timeout``);
+        ``owns``, when given, says which clubs this process looks after instead of its shards
+        (tests; see :data:`bot.domain.club.Owns`)."""
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=club_intents(),
@@ -99,6 +112,11 @@ class ClubBot(commands.AutoShardedBot):
             # No message cache: every feature works from raw events and ids. With a cache,
             # discord.py scans it linearly on every reaction to find the message.
             max_messages=None,
+            # No member cache and no chunking: members arrive with the events and interactions
+            # that need them. Per guild the cache keeps the guild, its channels, roles and
+            # threads, and the bot's own member.
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
             **_shard_options(settings),
             **options,
         )
@@ -107,6 +125,8 @@ class ClubBot(commands.AutoShardedBot):
         self.services = services
         self.clock = clock
         self.intervals = intervals or Intervals()
+        self._owns = owns
+        self.background_pacer = Pacer(1.0 / self.intervals.background_request)
         self.cards = CardPublisher(
             self,
             services.movies,
@@ -114,8 +134,19 @@ class ClubBot(commands.AutoShardedBot):
             services.club,
             edit_interval=self.intervals.card_edit,
         )
-        self.card_sync = CardSync(self, self.cards, services.movies, services.ratings)
-        self.watch_publisher = DiscordPublisher(self, self.cards, Pacer())
+        self.reconciler = CardReconciler(
+            self,
+            self.cards,
+            services.movies,
+            services.ratings,
+            owns=self.owns,
+            pace=Pacer(1.0 / self.intervals.reconcile_request),
+            shared=self.background_pacer,
+        )
+        self.card_sync = CardSync(
+            self, self.cards, services.movies, services.ratings, self.reconciler
+        )
+        self.watch_publisher = DiscordPublisher(self, self.cards, self.background_pacer)
         self._announced_ready = False
         self._closing: asyncio.Task[None] | None = None
         self._max_concurrency: int | None = None
@@ -127,6 +158,8 @@ class ClubBot(commands.AutoShardedBot):
 
     def owns(self, guild_id: int) -> bool:
         """This process runs the shard of ``guild_id``: ``(guild_id >> 22) % shard_count``."""
+        if self._owns is not None:
+            return self._owns(guild_id)
         count: int | None = self.shard_count  # None until resolve_shards() asked Discord
         if count is None or count <= 1:
             return True
@@ -150,20 +183,24 @@ class ClubBot(commands.AutoShardedBot):
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """One connection: like discord.py's (a pause before re-identifying), for the injected
         interval. Shards: every login takes its turn in its ``max_concurrency`` bucket across all
-        the processes sharing the database, so that Discord never sees them too fast."""
+        the processes sharing the database, so that Discord never sees them too fast. A new
+        session starts: what members do from here on is live (see reconciliation)."""
         if not self.sharded:
             if not initial:
                 await asyncio.sleep(self.intervals.reidentify)
-            return
-        if self._max_concurrency is None:
-            self._max_concurrency = (await self.fetch_session_start_limits()).max_concurrency
-        bucket = (shard_id or 0) % max(1, self._max_concurrency)
-        await self.db.identify_turn(bucket, self.intervals.reidentify + IDENTIFY_MARGIN)
-        log.info("shard %s logging in (bucket %d)", shard_id, bucket)
+        else:
+            if self._max_concurrency is None:
+                limits = await self.fetch_session_start_limits()
+                self._max_concurrency = limits.max_concurrency
+            bucket = (shard_id or 0) % max(1, self._max_concurrency)
+            await self.db.identify_turn(bucket, self.intervals.reidentify + IDENTIFY_MARGIN)
+            log.info("shard %s logging in (bucket %d)", shard_id, bucket)
+        self.services.ratings.session_started()  # what members do from here on is live
 
     async def setup_hook(self) -> None:
         self.services.ratings.start()
         self.card_sync.start()
+        self.reconciler.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
@@ -207,6 +244,7 @@ class ClubBot(commands.AutoShardedBot):
     async def _close_once(self) -> None:
         await self.cards.close()
         await self.card_sync.close()
+        await self.reconciler.close()
         await super().close()
         await self.services.ratings.stop()
 
@@ -214,11 +252,11 @@ class ClubBot(commands.AutoShardedBot):
         # Each READY of a shard (first start, or a reconnect that could not resume) may follow
         # missed events. With one connection on_ready follows too; reconcile_soon coalesces.
         if self.sharded:
-            self.card_sync.reconcile_soon()
+            self.reconciler.reconcile_soon()
 
     async def on_ready(self) -> None:
         # Each READY (first start, or a reconnect that could not resume) may follow missed events.
-        self.card_sync.reconcile_soon()
+        self.reconciler.reconcile_soon()
         if not self._announced_ready:
             self._announced_ready = True
             # Everything built at start-up lives as long as the process: move it out of the
@@ -244,6 +282,7 @@ def create_bot(
     clock: Clock | None = None,
     *,
     intervals: Intervals | None = None,
+    owns: Owns | None = None,
     **options: Any,
 ) -> ClubBot:
     clock = clock or SystemClock()
@@ -253,6 +292,7 @@ def create_bot(
         services=build_services(db, clock),
         clock=clock,
         intervals=intervals,
+        owns=owns,
         **options,
     )
 

@@ -122,6 +122,9 @@ class ReactionChange:
     member_id: int
     score: int
     added: bool
+    # Only what the card shows changed, not the rating: the member rated since (see
+    # reconcile_card's ``live``).
+    seen_only: bool = False
 
 
 @dataclass
@@ -151,12 +154,15 @@ def plan_batch(changes: Iterable[ReactionChange]) -> BatchPlan:
         key = (change.movie_id, change.member_id)
         seen = (change.movie_id, change.member_id, change.score)
         if change.added:
-            known[key] = change.score
             plan.seen_add.add(seen)
             plan.seen_remove.discard(seen)
+            if not change.seen_only:
+                known[key] = change.score
         else:
             plan.seen_remove.add(seen)
             plan.seen_add.discard(seen)
+            if change.seen_only:
+                continue
             if key in known:
                 if known[key] == change.score:
                     known[key] = None
@@ -185,13 +191,32 @@ def reconcile_card(
     movie_id: int,
     last_seen: Mapping[int, set[int]],
     now_on_card: Mapping[int, set[int]],
+    live: Mapping[int, int] | None = None,
 ) -> Reconciliation:
-    """Compare the reactions last seen with those on the card now, member by member."""
+    """Compare the reactions last seen with those on the card now, member by member.
+
+    ``live`` holds the ratings members gave since the bot came back (member -> score): they
+    are newer than anything found on the card, so for those members only what the card shows
+    is recorded, and their other numbers are tidied away.
+    """
     changes: list[ReactionChange] = []
     extra: list[tuple[int, int]] = []
+    live = live or {}
     for member in sorted(set(last_seen) | set(now_on_card)):
         before = last_seen.get(member, set())
         after = now_on_card.get(member, set())
+        if member in live:
+            changes.extend(
+                ReactionChange(movie_id, member, score, added=False, seen_only=True)
+                for score in sorted(before - after)
+            )
+            changes.extend(
+                ReactionChange(movie_id, member, score, added=True, seen_only=True)
+                for score in sorted(after - before)
+            )
+            if after - before:
+                extra.extend((member, s) for s in sorted(after) if s != live[member])
+            continue
         for score in sorted(before - after):
             changes.append(ReactionChange(movie_id, member, score, added=False))
         added = sorted(after - before)

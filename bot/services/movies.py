@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Protocol
 
 from bot.domain.clock import Clock, to_db
@@ -154,6 +155,13 @@ class MovieService:
     async def with_cards(self, guild_id: int) -> list[Movie]:
         async with self._db.reader() as s:
             return await s.movies.with_cards(guild_id)
+
+    async def active_cards(self, within: timedelta) -> list[Movie]:
+        """Movies of every guild whose card saw activity (added, rated, reviewed, suggested or
+        picked) in the last ``within``, the latest activity first."""
+        since = to_db(self._clock.now() - within)
+        async with self._db.reader() as s:
+            return await s.movies.active_cards(since)
 
     async def attach_thread(self, movie: Movie, thread_id: int | None) -> Movie:
         async with self._db.session() as s:

@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bot.domain.clock import Clock, to_db
 from bot.domain.movies import Movie
@@ -30,6 +31,8 @@ from bot.domain.ratings import (
 from bot.storage.database import Database, Session
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _CARD_CACHE_SIZE = 20_000
 _STOP_WAIT = 2.0  # seconds stop() waits for events still finding their card
@@ -83,6 +86,7 @@ class RatingService:
         self._subscribers: list[asyncio.Queue[RatingsChanged]] = []
         self._writer: asyncio.Task[None] | None = None
         self._looking_up = 0  # reaction events reading which movie their card is
+        self._live_after: str | None = None  # ratings changed after this were given live
         self._none_looking_up = asyncio.Event()
         self._none_looking_up.set()
 
@@ -199,6 +203,12 @@ class RatingService:
             return (await s.movies.summaries([movie_id]))[movie_id]
 
     # -- reconciliation ----------------------------------------------------------------------
+    def session_started(self) -> None:
+        """A new gateway session (not a resumed one): ratings changed from now on are given
+        live, after whatever members did on the cards while the bot was away, so a card read
+        back later never undoes them."""
+        self._live_after = to_db(self._clock.now())
+
     def hold(self, movie_id: int) -> None:
         """Before reading a card's reactions from Discord: park live changes for that card."""
         self._held.setdefault(movie_id, _Held())
@@ -287,14 +297,17 @@ class RatingService:
         try:
             async with self._db.session() as s:
                 last_seen = await s.ratings.seen_on_card(item.movie_id)
-                result = reconcile_card(item.movie_id, last_seen, item.now_on_card)
+                live = {}
+                if self._live_after is not None:
+                    live = await s.ratings.changed_after(item.movie_id, self._live_after)
+                result = reconcile_card(item.movie_id, last_seen, item.now_on_card, live)
                 plan = plan_batch(result.changes)
                 await s.ratings.apply(plan, to_db(self._clock.now()))
         except Exception as exc:
             log.exception("reconciling movie %d failed", item.movie_id)
-            item.done.set_exception(exc)
+            _settle(item.done, exc)
             return
-        item.done.set_result(result)
+        _settle(item.done, result)
         tidy = tuple((item.movie_id, member, score) for member, score in result.extra)
         if result.changes or tidy:
             self._notify(RatingsChanged(frozenset({item.movie_id}), tidy))
@@ -305,13 +318,24 @@ class RatingService:
                 await s.ratings.forget_seen(item.movie_id, item.score)
         except Exception as exc:
             log.exception("forgetting the reactions of movie %d failed", item.movie_id)
-            item.done.set_exception(exc)
+            _settle(item.done, exc)
             return
-        item.done.set_result(None)
+        _settle(item.done, None)
 
     def _notify(self, event: RatingsChanged) -> None:
         for queue in self._subscribers:
             queue.put_nowait(event)
+
+
+def _settle(done: asyncio.Future[T], outcome: T | Exception) -> None:
+    """Resolve a caller's future, unless the caller gave up waiting (cancelled: the bot is
+    closing); the writer carries on either way."""
+    if done.done():
+        return
+    if isinstance(outcome, Exception):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
 
 
 async def _tidy_after(

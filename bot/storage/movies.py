@@ -144,3 +144,30 @@ class MovieRepository:
 
     async def delete(self, movie_id: int) -> None:
         await self._q.write("DELETE FROM movies WHERE id = ?", (movie_id,))
+
+    async def active_cards(self, since: str) -> list[Movie]:
+        """Movies with a card and with activity at or after ``since``, the latest activity first.
+
+        Activity is read from what the tables already record: when the movie was added, when a
+        rating or a review of it last changed, when it was suggested for a pick or posted as
+        one. (Each part is filtered before grouping, so only recent rows are grouped.)
+        """
+        rows = await self._q.all(
+            "SELECT m.id, m.guild_id, m.title, m.year, m.added_by, m.card_channel_id, "
+            "m.card_message_id, m.thread_id, a.active_at "
+            "FROM movies m JOIN ("
+            "SELECT movie_id, max(at) AS active_at FROM ("
+            "SELECT id AS movie_id, added_at AS at FROM movies WHERE added_at >= ? "
+            "UNION ALL SELECT movie_id, updated_at AS at FROM ratings WHERE updated_at >= ? "
+            "UNION ALL SELECT movie_id, updated_at AS at FROM reviews WHERE updated_at >= ? "
+            "UNION ALL SELECT movie_id, suggested_at AS at FROM watch_pool "
+            "WHERE suggested_at >= ? "
+            "UNION ALL SELECT pick_movie_id AS movie_id, posted_at AS at FROM watch_runs "
+            "WHERE pick_movie_id IS NOT NULL AND posted_at >= ?"
+            ") AS recent GROUP BY movie_id"
+            ") AS a ON a.movie_id = m.id "
+            "WHERE m.card_message_id IS NOT NULL "
+            "ORDER BY active_at DESC, m.id DESC",
+            (since, since, since, since, since),
+        )
+        return [_movie(r) for r in rows]

@@ -143,3 +143,11 @@ class RatingRepository:
             (guild_id,),
         )
         return [(row[0], row[1], row[2]) for row in rows]
+
+    async def changed_after(self, movie_id: int, after: str) -> dict[int, int]:
+        """member_id -> score of the movie's ratings set or changed after ``after``."""
+        rows = await self._q.all(
+            "SELECT member_id, score FROM ratings WHERE movie_id = ? AND updated_at > ?",
+            (movie_id, after),
+        )
+        return {row["member_id"]: row["score"] for row in rows}

@@ -39,6 +39,11 @@ class Cards(Protocol):
         """The card should show something new (paced: at most one edit per card every 2 s)."""
         ...
 
+    def touched(self, movie_id: int) -> None:
+        """Someone looked at the movie: a card the bot has not read back since it started is
+        reconciled in the background (once), so the numbers on it are counted."""
+        ...
+
     def thread_requests(self, movie: Movie) -> int:
         """How many requests :meth:`ensure_thread` will make, for callers that pace them."""
         ...

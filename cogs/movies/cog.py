@@ -128,6 +128,8 @@ class Movies(commands.GroupCog, group_name="movie", group_description="The club'
         await interaction.response.send_message(embed=info_embed(await self.movies.info(found)))
         if not found.has_card:  # a moderator deleted it: put it back, with its reactions
             await self.cards.ensure(found)
+        else:
+            self.cards.touched(found.id)
 
     @info.autocomplete("movie")
     async def _info_movie(

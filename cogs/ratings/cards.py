@@ -74,6 +74,7 @@ class CardPublisher:
         self._edits: Coalescer[int] = Coalescer(self._edit, edit_interval)
         self._edit_turns: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._reposting: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._touch_queues: list[asyncio.Queue[tuple[int, bool]]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -87,6 +88,23 @@ class CardPublisher:
     async def close(self) -> None:
         """Stop at once: edits still owed are caught up at the next start (see sync)."""
         await self._edits.close()
+
+    # -- touches -----------------------------------------------------------------------------
+    def subscribe_touches(self) -> asyncio.Queue[tuple[int, bool]]:
+        """A queue that gets ``(movie_id, posted)`` for every card shown, edited or used
+        (``posted`` false) and every card this process posted (``posted`` true). Whoever keeps
+        cards exact (reconciliation) reads it; nothing here waits for it."""
+        queue: asyncio.Queue[tuple[int, bool]] = asyncio.Queue()
+        self._touch_queues.append(queue)
+        return queue
+
+    def touched(self, movie_id: int) -> None:
+        """Someone looked at or used this movie's card (``/movie info``, a rating, an edit)."""
+        self._tell(movie_id, posted=False)
+
+    def _tell(self, movie_id: int, *, posted: bool) -> None:
+        for queue in self._touch_queues:
+            queue.put_nowait((movie_id, posted))
 
     # -- a new card --------------------------------------------------------------------------
     async def publish(
@@ -123,6 +141,7 @@ class CardPublisher:
         if movie.card_channel_id is None or movie.card_message_id is None:
             return
         self._ratings.card_moved(None, movie.card_message_id, movie.id)
+        self._tell(movie.id, posted=True)  # it has seen every reaction: nothing to reconcile
         message = self._client.get_partial_messageable(
             movie.card_channel_id, guild_id=movie.guild_id
         ).get_partial_message(movie.card_message_id)
@@ -286,6 +305,7 @@ class CardPublisher:
     # -- editing -----------------------------------------------------------------------------
     def show_soon(self, movie_id: int) -> None:
         self._edits.mark(movie_id)
+        self.touched(movie_id)
 
     async def _edit(self, movie_id: int) -> None:
         movie = await self._movies.by_id(movie_id)

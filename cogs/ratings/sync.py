@@ -1,8 +1,7 @@
 """Keeping posted cards in step with the database: every committed rating change refreshes its
-card (through the publisher's paced edits) and tidies members' older number reactions; after
-each READY, reactions made while the bot was away are reconciled and cards that still show an
-old state (edits owed when the bot stopped) are refreshed; a moderator clearing a card's
-reactions gets the numbers put back.
+card (through the publisher's paced edits) and tidies members' older number reactions; a
+moderator clearing a card's reactions gets the numbers put back. Reading back reactions made
+while the bot was away is :mod:`cogs.ratings.reconcile`.
 
 The ratings service never calls in here: it puts each committed change on a queue that
 :meth:`CardSync.start` reads.
@@ -16,12 +15,11 @@ import logging
 
 import discord
 
-from bot.domain.movies import Movie
 from bot.domain.ratings import emoji_for_score, score_for_emoji
 from bot.services.movies import MovieService
 from bot.services.ratings import RatingsChanged, RatingService
 from cogs.ratings.cards import CardPublisher, add_rating_reactions
-from cogs.ratings.embeds import shows
+from cogs.ratings.reconcile import CardReconciler
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +31,16 @@ class CardSync:
         cards: CardPublisher,
         movies: MovieService,
         ratings: RatingService,
+        reconciler: CardReconciler,
     ) -> None:
         self._client = client
         self._cards = cards
         self._movies = movies
         self._ratings = ratings
+        self._reconciler = reconciler
         self._changes = ratings.subscribe()
         self._tidy: asyncio.Queue[tuple[int, int, int]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._reconciling: asyncio.Task[None] | None = None
-        self._reconcile_again = False
 
     # -- lifecycle (the composition root starts and stops it) --------------------------------
     def start(self) -> None:
@@ -52,23 +50,21 @@ class CardSync:
         ]
 
     async def close(self) -> None:
-        for task in [*self._tasks, self._reconciling]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         self._tasks = []
 
     async def settle(self) -> None:
         """Wait for reconciliation and for every committed change to reach its card (tests)."""
         while True:
-            task = self._reconciling
-            if task is not None and not task.done():
-                await asyncio.wait({task})
-                continue
+            await self._reconciler.settle()
             await self._changes.join()
             if self._cards.edits_owed:
                 await self._cards.settle()
+                continue
+            if not self._reconciler.idle:  # an edit touched a card not read back yet
                 continue
             return
 
@@ -135,72 +131,5 @@ class CardSync:
         if score is None:
             await add_rating_reactions(message)
         else:
-            with contextlib.suppress(discord.HTTPException):
-                await message.add_reaction(emoji_for_score(score))
-
-    # -- reconciliation ----------------------------------------------------------------------
-    def reconcile_soon(self) -> None:
-        """Reconcile in the background; commands never wait for it. Asked again while running
-        (another READY after an unresumable reconnect), it runs once more when done: cards it
-        had already passed may have missed the second outage."""
-        if self._reconciling is not None and not self._reconciling.done():
-            self._reconcile_again = True
-            return
-        self._reconciling = asyncio.create_task(self._reconcile_until_current(), name="reconcile")
-
-    async def _reconcile_until_current(self) -> None:
-        while True:
-            self._reconcile_again = False
-            await self.reconcile_all()
-            if not self._reconcile_again:
-                return
-
-    async def reconcile_all(self) -> None:
-        cards = 0
-        for guild in list(self._client.guilds):
-            for movie in await self._movies.with_cards(guild.id):
-                try:
-                    await self._reconcile_card(movie)
-                    cards += 1
-                except discord.HTTPException as exc:
-                    log.warning("could not reconcile movie %d: %s", movie.id, exc.status)
-                except Exception:  # one bad card must not stop the others
-                    log.exception("reconciling movie %d failed", movie.id)
-                finally:
-                    self._ratings.release(movie.id)
-        log.info("reconciled %d cards", cards)
-
-    async def _reconcile_card(self, movie: Movie) -> None:
-        assert movie.card_channel_id is not None and movie.card_message_id is not None
-        channel = self._client.get_partial_messageable(
-            movie.card_channel_id, guild_id=movie.guild_id
-        )
-        self._ratings.hold(movie.id)
-        try:
-            message = await channel.fetch_message(movie.card_message_id)
-        except discord.NotFound:
-            self._ratings.release(movie.id)
-            await self._cards.card_gone(movie.card_message_id)
-            return
-        bot_id = self._client.user.id if self._client.user else 0
-        now_on_card: dict[int, set[int]] = {}
-        missing = set(range(1, 11))
-        for reaction in message.reactions:
-            score = score_for_emoji(str(reaction.emoji))
-            if score is None:
-                continue
-            if reaction.me:
-                missing.discard(score)
-            if reaction.count <= int(reaction.me):
-                continue  # only the bot's own number: no member to list (saves a request)
-            async for user in reaction.users(limit=None):
-                if user.id != bot_id and not user.bot:
-                    now_on_card.setdefault(user.id, set()).add(score)
-        result = await self._ratings.reconcile(movie.id, now_on_card)
-        if not result.changes and not shows(message.embeds, await self._movies.info(movie)):
-            # Unchanged since the bot last saw it, but the card is behind the database (its
-            # edit was still owed when the bot stopped): catch it up, paced like any edit.
-            self._cards.show_soon(movie.id)
-        for score in sorted(missing):
             with contextlib.suppress(discord.HTTPException):
                 await message.add_reaction(emoji_for_score(score))

@@ -3,16 +3,16 @@
 Discord allows a bot 50 requests a second across every route (interaction responses aside).
 discord.py waits out per-route buckets from the headers but does not pace that global limit, so
 a hundred guilds due in the same minute would meet 429s. Every request the publisher makes first
-takes a slot from a :class:`Pacer`, shared by all guilds of a run, at 45 a second: under the
-limit with room for the rest of the bot, and close enough to it that a big run is not slow.
+takes a slot from the bot's background :class:`~bot.ui.pacing.Pacer` (45 a second, shared by all
+guilds of a run and by card reconciliation): under the limit with room for the rest of the bot,
+and close enough to it that a big run is not slow.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import discord
@@ -28,51 +28,16 @@ from bot.services.watch import (
 )
 from bot.ui.cards import Cards
 from bot.ui.errors import bot_action
+from bot.ui.pacing import Pacer
 from bot.ui.text import safe
 from cogs.watch.embeds import build_poll, weekly_embeds
 
 log = logging.getLogger(__name__)
 
-REQUESTS_PER_SECOND = 45.0  # Discord's global limit is 50
 # Messages searched for an earlier post's marker, oldest first from when its run started: the
 # post follows the start within seconds, so the first page (one request) holds it.
 HISTORY_SEARCHED = 100
 FINAL_COUNT_WAIT = 2.0  # seconds before re-reading a poll Discord had not finished counting
-
-
-class Pacer:
-    """Releases requests one after another, each at least ``1 / per_second`` after the last
-    release as it really happened, first come first served, across every caller.
-
-    ``take(n)`` waits for the caller's turn; the caller then sends its ``n`` requests and the
-    next turn comes ``n / per_second`` later. Spacing is measured from actual releases, so a
-    stalled event loop delays requests but never lets them out in a burst: any one second holds
-    at most ``per_second`` releases (plus the ``n - 1`` of one multi-request turn).
-    """
-
-    def __init__(
-        self,
-        per_second: float = REQUESTS_PER_SECOND,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._interval = 1.0 / per_second
-        self._clock = clock
-        self._sleep = sleep
-        self._turn = asyncio.Lock()  # FIFO: waiters are served in the order they came
-        self._next = float("-inf")
-        self.taken = 0
-
-    async def take(self, requests: int = 1) -> None:
-        if requests <= 0:
-            return
-        async with self._turn:
-            wait = self._next - self._clock()
-            if wait > 0:
-                await self._sleep(wait)
-            self._next = self._clock() + requests * self._interval
-            self.taken += requests
 
 
 class DiscordPublisher:

@@ -21,6 +21,7 @@ import pytest
 from bot.client import ClubBot, Intervals, create_bot
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.club import Owns, every_club
 from bot.storage.connect import open_database
 from bot.storage.database import Database
 from tests.emulator import EmuClock, Emulator, FastTime, RealTime
@@ -31,8 +32,15 @@ READY_TIMEOUT = 15.0
 # messages a channel per 0.25 s instead of per 5 s. Every rule and header stays as on Discord.
 LIMITS_SPEED = 20.0
 # The bot's own waits in tests that are not about timing: a card may be edited every 0.1 s
-# (Discord-friendly 2 s in production) and a new session follows a lost one at once.
-FAST_INTERVALS = Intervals(card_edit=0.1, reidentify=0.0)
+# (Discord-friendly 2 s in production), a new session follows a lost one at once, and paced
+# requests (reconciliation, the weekly run) go out LIMITS_SPEED times faster, like the limits.
+_PACED = Intervals()
+FAST_INTERVALS = Intervals(
+    card_edit=0.1,
+    reidentify=0.0,
+    reconcile_request=_PACED.reconcile_request / LIMITS_SPEED,
+    background_request=_PACED.background_request / LIMITS_SPEED,
+)
 
 
 class _ErrorLog(logging.Handler):
@@ -54,12 +62,15 @@ class Club:
     _task: asyncio.Task[None] | None = None
     expected_error_logs: int = 0  # a test that provokes a logged bug says how many it expects
     intervals: Intervals = FAST_INTERVALS
+    owns: Owns = every_club
 
     @property
     def guild(self) -> Any:
         return self.emu.world.guild
 
-    async def start(self) -> ClubBot:
+    async def start(self, *, settle: bool = True) -> ClubBot:
+        """Start the bot and wait for READY, then (unless ``settle`` is false) for the
+        reconciliation that follows it."""
         self.db = await open_database(self.db_path)
         settings = Settings(
             token=self.emu.token,
@@ -67,7 +78,12 @@ class Club:
             dev_guild_id=self.emu.world.guild.id,
         )
         bot = create_bot(
-            settings, self.db, self.clock, intervals=self.intervals, guild_ready_timeout=0.2
+            settings,
+            self.db,
+            self.clock,
+            intervals=self.intervals,
+            owns=self.owns,
+            guild_ready_timeout=0.2,
         )
         self.bot = bot
         self._task = asyncio.create_task(bot.start(settings.token), name="bot")
@@ -80,7 +96,8 @@ class Club:
             if self._task in done:
                 self._task.result()  # raises the start-up error
             raise TimeoutError("the bot did not become ready")
-        await self.settle()
+        if settle:
+            await self.settle()
         return bot
 
     async def settle(self) -> None:
@@ -162,13 +179,16 @@ async def running(
     clock: Clock | None = None,
     *,
     intervals: Intervals = FAST_INTERVALS,
+    owns: Owns = every_club,
+    settle: bool = True,
 ) -> AsyncIterator[Club]:
     """The bot against ``emu``; at the end, fail on unknown routes, emulator faults and logged
-    errors the test did not announce in ``expected_error_logs``."""
+    errors the test did not announce in ``expected_error_logs``. ``owns`` says which guilds
+    the bot looks after; without ``settle`` the test starts while reconciliation runs."""
     errors = _ErrorLog()
     logging.getLogger().addHandler(errors)
-    harness = Club(emu, db_path, clock=clock or SystemClock(), intervals=intervals)
-    await harness.start()
+    harness = Club(emu, db_path, clock=clock or SystemClock(), intervals=intervals, owns=owns)
+    await harness.start(settle=settle)
     try:
         yield harness
     finally:

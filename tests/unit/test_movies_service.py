@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
+from bot.domain.clock import ManualClock
 from bot.domain.errors import BotMissingPermissions, Duplicate, InvalidInput, NotFound
 from bot.domain.movies import Movie
+from bot.domain.reviews import ReviewDraft
 from bot.services import Services
 from bot.services.movies import CHOICE_PREFIX, MovieInfo, MovieService, PostedCard
 from bot.storage.database import Database
@@ -283,3 +286,35 @@ async def test_bad_input_is_refused_before_anything_is_posted(
         await services.movies.add(GUILD, 7, title, year, cards)
     assert cards.calls == []
     assert await _movie_rows(db) == []
+
+
+async def test_active_cards_are_those_touched_lately_the_latest_first(
+    services: Services, clock: ManualClock
+) -> None:
+    """Added, rated, reviewed or suggested within the window counts; a movie without a card,
+    and a card whose last activity is older than the window, do not."""
+    movies = services.movies
+    carded: dict[str, Movie] = {}
+    for i, title in enumerate(["Old", "Rated", "Reviewed", "Suggested"]):
+        movie = await movies.add_entry(GUILD if i % 2 else OTHER_GUILD, 1, title, 2000)
+        carded[title] = await movies.attach_card(movie, 10, 100 + i)
+    await movies.add_entry(GUILD, 1, "Cardless", 2000)
+    clock.advance(timedelta(days=40))  # everything above is 40 days old now
+    await services.ratings.rate(carded["Rated"], 7, 8)
+    clock.advance(timedelta(days=1))
+    draft = ReviewDraft(body="Long and quiet.", headline=None, rating=None, spoilers=False)
+    await services.reviews.create(carded["Reviewed"], 7, draft)
+    clock.advance(timedelta(days=1))
+    await services.watch.suggest(carded["Suggested"], 7)
+    clock.advance(timedelta(days=1))
+    await movies.add_entry(GUILD, 1, "Cardless too", 2001)
+    await movies.attach_card(await movies.add_entry(GUILD, 1, "New", 2002), 10, 200)
+    clock.advance(timedelta(days=25))  # "Rated" was rated 27 days ago: still active
+
+    active = await movies.active_cards(timedelta(days=30))
+
+    assert [m.title for m in active] == ["New", "Suggested", "Reviewed", "Rated"]
+    assert {m.guild_id for m in active} == {GUILD, OTHER_GUILD}
+    assert active[-1] == carded["Rated"]
+    recent = await movies.active_cards(timedelta(days=26))
+    assert [m.title for m in recent] == ["New", "Suggested"]

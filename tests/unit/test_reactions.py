@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain.clock import ManualClock
 from bot.domain.ratings import ReactionChange, emoji_for_score, plan_batch, reconcile_card
 from bot.services import Services
 
@@ -76,6 +78,20 @@ def test_reconcile_added_swapped_removed_and_the_highest_new_number_wins() -> No
     ratings = reference(result.changes, {(10, 1): 5, (10, 2): 7, (10, 3): 9})
     assert ratings == {(10, 1): 5, (10, 2): 3, (10, 4): 6}
     assert result.extra == [(4, 2)]
+
+
+def test_reconcile_keeps_a_rating_given_since_the_bot_came_back() -> None:
+    """Member 1 added 8 while the bot was away, then rated 5 live: the 5 stands, the card's 8 is
+    recorded as seen and tidied away. Member 2, who did nothing live, gets the offline 3."""
+    last_seen = {1: {5}, 2: {9}}
+    now = {1: {5, 8}, 2: {9, 3}}
+    result = reconcile_card(10, last_seen, now, live={1: 5})
+    assert apply_plan(result.changes, {(10, 1): 5, (10, 2): 9}) == {(10, 1): 5, (10, 2): 3}
+    plan = plan_batch(result.changes)
+    assert (10, 1, 8) in plan.seen_add
+    assert result.extra == [(1, 8), (2, 9)]
+    # A live member whose numbers did not change offline: nothing to do.
+    assert reconcile_card(10, {1: {5}}, {1: {5}}, live={1: 7}) == reconcile_card(10, {}, {})
 
 
 async def _wait(futures: list[asyncio.Future[None] | None]) -> None:
@@ -187,3 +203,45 @@ async def test_stop_commits_events_still_looking_up_their_card(services: Service
     await asyncio.gather(*arriving)
     for member in range(20, 40):
         assert await ratings.my_rating(movie, member) == 7
+
+
+async def test_a_reaction_given_live_before_the_card_is_read_back_wins_over_offline_ones(
+    services: Services, clock: ManualClock
+) -> None:
+    """The card was left for later after a restart; the member added 8 while the bot was away
+    and 9 after it came back: reading the card back then keeps the 9 and tidies the 8."""
+    movie = await services.movies.add_entry(1, 1, "Heat", 1995)
+    await services.movies.attach_card(movie, 50, 500)
+    ratings = services.ratings
+    ratings.start()
+    await _wait([await ratings.on_reaction(500, 9, emoji_for_score(4), added=True)])
+    clock.advance(timedelta(hours=1))
+    ratings.session_started()  # the bot comes back; meanwhile 9 took 4 off and put 8 on
+    clock.advance(timedelta(seconds=5))
+    await _wait([await ratings.on_reaction(500, 9, emoji_for_score(9), added=True)])
+    ratings.hold(movie.id)
+    result = await ratings.reconcile(movie.id, {9: {8, 9}})
+    assert await ratings.my_rating(movie, 9) == 9
+    assert result.extra == [(9, 8)]
+    assert await ratings.seen_on_card(movie.id) == {9: {8, 9}}
+    await ratings.stop()
+
+
+async def test_a_reconciliation_given_up_by_its_caller_does_not_stop_the_writer(
+    services: Services,
+) -> None:
+    """The bot closes while a card is read back: the reconciler stops waiting for its commit,
+    and the writer still commits the rest (reactions received before the close)."""
+    movie = await services.movies.add_entry(1, 1, "Heat", 1995)
+    await services.movies.attach_card(movie, 50, 500)
+    ratings = services.ratings
+    ratings.start()
+    ratings.hold(movie.id)
+    waiting = asyncio.create_task(ratings.reconcile(movie.id, {9: {4}}))
+    await asyncio.sleep(0)  # queued for the writer, which has not taken it yet
+    waiting.cancel()
+    later = await ratings.on_reaction(500, 8, emoji_for_score(6), added=True)
+    await asyncio.wait_for(_wait([later]), 5)  # a dead writer would never commit it
+    assert ratings.running
+    await ratings.stop()
+    assert (await ratings.summary(movie.id)).votes == 2

@@ -41,7 +41,7 @@ from bot.services.watch import (
 from bot.storage.database import Database
 from bot.storage.sqlite import SqliteQueries
 from bot.storage.watch import WatchRepository
-from cogs.watch.publisher import Pacer
+from bot.ui.pacing import Pacer
 
 GUILD = 500
 PICKS = 600  # the picks channel
