@@ -63,6 +63,7 @@ class Club:
     expected_error_logs: int = 0  # a test that provokes a logged bug says how many it expects
     intervals: Intervals = FAST_INTERVALS
     owns: Owns = every_club
+    database_url: str | None = None  # a PostgreSQL database instead of the file at db_path
 
     @property
     def guild(self) -> Any:
@@ -71,10 +72,11 @@ class Club:
     async def start(self, *, settle: bool = True) -> ClubBot:
         """Start the bot and wait for READY, then (unless ``settle`` is false) for the
         reconciliation that follows it."""
-        self.db = await open_database(self.db_path)
+        self.db = await open_database(self.database_url or self.db_path)
         settings = Settings(
             token=self.emu.token,
             database_path=self.db_path,
+            database_url=self.database_url,
             dev_guild_id=self.emu.world.guild.id,
         )
         bot = create_bot(
