@@ -1,7 +1,8 @@
 """A reaction storm against the real bot: 20,000 rating reactions on 20 cards from 2,000 members.
 
     python bench/reaction_storm.py [--events 20000] [--rate 6000] [--one-channel]
-                                   [--database postgresql://user:password@host:port/db]
+                                   [--database postgresql://user:password@host:port/db
+                                    [--shards N]]
 
 The loopback emulator runs in a child process (Discord is not inside the bot's process), the
 unmodified bot in this one; both time events on the system-wide monotonic clock. Events go out at
@@ -16,6 +17,15 @@ listener (the client limit).
 With ``--database postgresql://…`` the storm runs twice in the same run, on SQLite and then on a
 scratch database made on that PostgreSQL server (and dropped after), and the SQLite figures are
 printed beside the PostgreSQL ones as their baseline, with the ratio.
+
+With ``--shards N`` as well, the PostgreSQL storm runs as N bot processes, as README's "One
+process or several" runs them: process i runs shard i of N (SHARD_COUNT=N, SHARD_IDS=i), all on
+one scratch database, all started at once (they take their login turns through the database),
+against one emulator that recommends N shards. The cards are spread over N guilds, guild i on
+shard i, and every member is in each. Each process reports its commit log (commit times with
+the cumulative count of reaction events); an event's latency runs from its send to the commit
+in the process that owns its guild. Also printed: whether the logins kept Discord's pace and
+whether every guild's ratings ended exact.
 
 The bot is denied Manage Messages on the cards, so it does not tidy swapped reactions: Discord
 allows about four reaction removals a second per channel, that tidying runs in the background,
@@ -43,7 +53,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -54,7 +64,7 @@ import yarl  # noqa: E402
 
 from bench._stats import median, percentile, seconds  # noqa: E402
 from bot.client import create_bot  # noqa: E402
-from bot.config import Settings, redact_url  # noqa: E402
+from bot.config import ConfigError, Settings, postgres_url, redact_url  # noqa: E402
 from bot.domain.ratings import SCORE_EMOJI, RatingSummary  # noqa: E402
 from bot.services.ratings import RatingsChanged  # noqa: E402
 from bot.storage.connect import open_database  # noqa: E402
@@ -344,6 +354,14 @@ class Commits:
         return self.times[lo]
 
 
+class BotSide(Protocol):
+    """What a storm asks of a bot, whether it runs in this process or in one of its own."""
+
+    async def settle(self) -> None: ...
+    async def follow(self, expect: int) -> None: ...
+    async def commits(self) -> Commits: ...
+
+
 class StormBot:
     """The real bot in this process (every shard, or those ``settings`` name), and the log of
     its commits."""
@@ -389,6 +407,52 @@ class StormBot:
         return self._log
 
 
+def shard_process(
+    conn: Connection, hello: dict[str, Any], database_url: str, shards: int, shard_id: int
+) -> None:
+    """One bot process: shard ``shard_id`` of ``shards`` (SHARD_COUNT and SHARD_IDS), on the
+    database the other processes share; a StormBot driven over the pipe."""
+    _point_at(hello)
+    settings = Settings(
+        token=hello["token"],
+        database_url=database_url,
+        shard_count=shards,
+        shard_ids=(shard_id,),
+    )
+    asyncio.run(_run_shard(conn, settings, database_url))
+
+
+async def _run_shard(conn: Connection, settings: Settings, database_url: str) -> None:
+    async with _opened(database_url) as db, StormBot(settings, db) as bot:
+        conn.send("ready")
+        while (request := await _next_command(conn))[0] != "stop":
+            command, payload = request
+            if command == "settle":
+                await bot.settle()
+                conn.send("settled")
+            elif command == "follow":
+                await bot.follow(payload)
+                conn.send("following")
+            elif command == "commits":
+                log = await bot.commits()
+                conn.send((log.times, log.totals))
+    conn.send("stopped")
+
+
+class ShardProcess(Child):
+    """A bot process, asked what a StormBot is asked."""
+
+    async def settle(self) -> None:
+        await self.ask("settle")
+
+    async def follow(self, expect: int) -> None:
+        await self.ask("follow", expect)
+
+    async def commits(self) -> Commits:
+        times, totals = await self.ask("commits")
+        return Commits(times=times, totals=totals)
+
+
 @contextlib.asynccontextmanager
 async def _opened(target: str | Path) -> AsyncIterator[Database]:
     db = await open_database(target)
@@ -415,8 +479,30 @@ async def storm(args: argparse.Namespace, database: str | None = None) -> dict[s
                     return await _run(emulator, [bot], db, args)
 
 
+async def sharded_storm(args: argparse.Namespace) -> dict[str, Any]:
+    """``args.shards`` bot processes, one shard and one guild each, all started at once (they
+    take their login turns through the database), on one scratch database on the PostgreSQL
+    server of ``args.database``. Shard 0's process syncs the commands, globally."""
+    async with (
+        Child(emulator_process, args.shards) as emulator,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        hello = await emulator.receive()
+        url = stack.enter_context(scratch_database(args.database))
+        assert url is not None
+        bots = [
+            await stack.enter_async_context(
+                ShardProcess(shard_process, hello, url, args.shards, shard_id)
+            )
+            for shard_id in range(args.shards)
+        ]
+        await asyncio.gather(*(bot.receive() for bot in bots))  # each says "ready"
+        db = await stack.enter_async_context(_opened(url))  # the bench's own look at it
+        return await _run(emulator, bots, db, args)
+
+
 async def _run(
-    emulator: Child, bots: Sequence[StormBot], db: Database, args: argparse.Namespace
+    emulator: Child, bots: Sequence[BotSide], db: Database, args: argparse.Namespace
 ) -> dict[str, Any]:
     """One storm, however the bot runs: ``bots[i]`` owns guild ``i`` and commits its events in
     the order they were sent, so event k of guild i was committed with the commit of ``bots[i]``
@@ -625,7 +711,19 @@ def main() -> None:
         metavar="URL",
         help="also storm a scratch database on this PostgreSQL server, SQLite as the baseline",
     )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --database: the PostgreSQL storm runs as N bot processes, one shard and one "
+        "guild each (default 1: the bot in this process)",
+    )
     args = parser.parse_args()
+    try:
+        _check(args)
+    except ConfigError as exc:
+        parser.exit(2, f"reaction_storm: {exc}\n")  # one line, no usage
 
     raw = sqlite_baseline(args.events)
     client = asyncio.run(client_baseline(args.events))
@@ -634,17 +732,38 @@ def main() -> None:
     _print(args, raw, client, result, peak_mb)
     if args.database is None:
         return
+    server = redact_url(args.database)
+    if args.shards == 1:
+        other = asyncio.run(storm(args, args.database))
+        where = f"PostgreSQL ({server})"
+    else:
+        other = asyncio.run(sharded_storm(args))
+        where = (
+            f"PostgreSQL ({server}) in {args.shards} bot processes, one shard and one guild each"
+        )
     _print_beside(
-        f"reaction storm on PostgreSQL ({redact_url(args.database)}), SQLite (above) as the "
-        "baseline:",
+        f"reaction storm on {where}, the single-process SQLite storm (above) as the baseline:",
         result,
-        asyncio.run(storm(args, args.database)),
+        other,
     )
 
 
+def _check(args: argparse.Namespace) -> None:
+    """Options that cannot work together: one line that says what to give instead."""
+    if args.shards < 1:
+        raise ConfigError(f"--shards must be 1 or more, not {args.shards}.")
+    if args.database is not None:
+        args.database = postgres_url(args.database, "--database")
+    elif args.shards > 1:
+        raise ConfigError(
+            f"--shards {args.shards} runs {args.shards} bot processes, which share one "
+            "PostgreSQL database: add --database postgresql://user:password@host:port/db."
+        )
+
+
 def _print_beside(title: str, sqlite: dict[str, Any], other: dict[str, Any]) -> None:
-    """A storm on PostgreSQL, with the SQLite run above as its baseline: each figure, the
-    baseline's, their ratio and the target."""
+    """A storm on PostgreSQL (one process, or one per shard), with the SQLite run above as its
+    baseline: each figure, the baseline's, their ratio and the target."""
     ours, base = other["latencies"], sqlite["latencies"]
     rows: list[tuple[str, float, float, Callable[[float], str], str]] = [
         ("events/s sustained", other["events_per_s"], sqlite["events_per_s"], _count, ">= 5000"),
