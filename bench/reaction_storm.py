@@ -229,6 +229,9 @@ async def _add_cards(
         channels = [home.add_channel(f"cards-{i}") for i, home in enumerate(homes)]
     for home, channel in zip(homes, channels, strict=True):
         channel.deny(home.me, perm.MANAGE_MESSAGES)
+        # CHANNEL_UPDATE, as Discord sends when overwrites change: without it the bot's cache
+        # still grants Manage Messages and it tries to tidy (the emulator answers 403).
+        emu.world.update_channel(channel)
     for first in range(0, CARDS, 4):  # Discord's global limit is 50 requests a second
         calls = [
             emu.slash(
