@@ -1,7 +1,8 @@
 """A reaction storm against the real bot: 20,000 rating reactions on 20 cards from 2,000 members.
 
     python bench/reaction_storm.py [--events 20000] [--rate 6000] [--one-channel]
-                                   [--database postgresql://user:password@host:port/db]
+                                   [--database postgresql://user:password@host:port/db
+                                    [--shards N]]
 
 The loopback emulator runs in a child process (Discord is not inside the bot's process), the
 unmodified bot in this one; both time events on the system-wide monotonic clock. Events go out at
@@ -17,6 +18,15 @@ With ``--database postgresql://…`` the storm runs twice in the same run, on SQ
 scratch database made on that PostgreSQL server (and dropped after), and the SQLite figures are
 printed beside the PostgreSQL ones as their baseline, with the ratio.
 
+With ``--shards N`` as well, the PostgreSQL storm runs as N bot processes, as README's "One
+process or several" runs them: process i runs shard i of N (SHARD_COUNT=N, SHARD_IDS=i), all on
+one scratch database, all started at once (they take their login turns through the database),
+against one emulator that recommends N shards. The cards are spread over N guilds, guild i on
+shard i, and every member is in each. Each process reports its commit log (commit times with
+the cumulative count of reaction events); an event's latency runs from its send to the commit
+in the process that owns its guild. Also printed: whether the logins kept Discord's pace and
+whether every guild's ratings ended exact.
+
 The bot is denied Manage Messages on the cards, so it does not tidy swapped reactions: Discord
 allows about four reaction removals a second per channel, that tidying runs in the background,
 and its echo events would blur the one-to-one accounting of sent and committed events here.
@@ -30,6 +40,7 @@ import concurrent.futures
 import contextlib
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import random
@@ -39,11 +50,11 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, Self
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -54,7 +65,7 @@ import yarl  # noqa: E402
 
 from bench._stats import median, percentile, seconds  # noqa: E402
 from bot.client import create_bot  # noqa: E402
-from bot.config import Settings, redact_url  # noqa: E402
+from bot.config import ConfigError, Settings, postgres_url, redact_url  # noqa: E402
 from bot.domain.ratings import SCORE_EMOJI, RatingSummary  # noqa: E402
 from bot.services.ratings import RatingsChanged  # noqa: E402
 from bot.storage.connect import open_database  # noqa: E402
@@ -65,6 +76,7 @@ MEMBERS = 2_000
 TICK = 0.005  # seconds between two bursts of sends
 PROBE_EVERY = 0.05  # seconds between two /movie info probes
 EDIT_ROUTE = "PATCH /channels/{channel_id}/messages/{message_id}"
+TIDY_ROUTE = "DELETE /channels/{channel_id}/messages/{message_id}/reactions/{emoji}/{user_id}"
 
 
 @dataclass(frozen=True)
@@ -97,62 +109,144 @@ def workload(events: int, seed: int = 20261121) -> tuple[list[Action], dict[tupl
     return actions, rating
 
 
+# -- processes -----------------------------------------------------------------------------------
+class Child:
+    """A process of this bench (spawned: a fresh interpreter) and the pipe to it. It sends one
+    greeting once it is up, then answers each command with one message, "stop" last."""
+
+    def __init__(self, target: Callable[..., None], *args: Any) -> None:
+        self._target, self._args = target, args
+        self._conn: Connection | None = None
+        self._process: Any = None
+
+    async def __aenter__(self) -> Self:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, theirs = ctx.Pipe()
+        self._process = ctx.Process(target=self._target, args=(theirs, *self._args), daemon=True)
+        self._process.start()
+        theirs.close()  # the child's end lives in the child only: if it dies, recv() says so
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Ask it to stop and wait; one that has not stopped within 30 s is killed."""
+        if self._process.is_alive():
+            with contextlib.suppress(OSError, EOFError, TimeoutError):
+                await asyncio.wait_for(self.ask("stop"), 30)
+        await asyncio.get_running_loop().run_in_executor(None, self._process.join, 10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+    async def receive(self) -> Any:
+        assert self._conn is not None, "not started"
+        return await asyncio.get_running_loop().run_in_executor(None, self._conn.recv)
+
+    async def ask(self, command: str, payload: Any = None) -> Any:
+        assert self._conn is not None, "not started"
+        self._conn.send((command, payload))
+        return await self.receive()
+
+
+async def _next_command(conn: Connection) -> tuple[str, Any]:
+    """In a child: the next command from the bench (the bot or the emulator runs meanwhile)."""
+    command: tuple[str, Any] = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    return command
+
+
+def _point_at(hello: dict[str, Any]) -> None:
+    """Send this process's discord.py to the emulator (tests/README.md, facts 1 and 2)."""
+    discord.http.Route.BASE = hello["rest"]
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(hello["gateway"])
+
+
+def guild_of(card: int, guilds: int) -> int:
+    """The storm's guilds take the cards in turn: card ``card`` is in guild ``card % guilds``,
+    and guild ``i`` is on shard ``i``."""
+    return card % guilds
+
+
 # -- the emulator process ------------------------------------------------------------------------
-def emulator_process(conn: Connection) -> None:
-    asyncio.run(_serve(conn))
+@dataclass
+class Stage:
+    """What the emulator process keeps for the storm: one guild per shard, the cards (channel id,
+    message id) and, per guild, the members (a name is the same user in every guild)."""
+
+    guilds: list[Any]
+    cards: list[tuple[int, int]] = field(default_factory=list)
+    members: list[list[Any]] = field(default_factory=list)
 
 
-async def _serve(conn: Connection) -> None:
+def emulator_process(conn: Connection, shards: int) -> None:
+    asyncio.run(_serve(conn, shards))
+
+
+async def _serve(conn: Connection, shards: int) -> None:
     from tests.emulator import Emulator, Perm
 
-    emu = Emulator()
+    emu = Emulator(shards=shards)
     await emu.start()
-    guild = emu.world.guild
-    loop = asyncio.get_running_loop()
+    # One guild per shard for the cards; the members join every one of them.
+    guilds = [emu.world.add_guild(f"Storm {i}", shard=(i, shards)) for i in range(shards)]
     conn.send(
-        {"rest": emu.rest_base, "gateway": emu.gateway_url, "token": emu.token, "guild": guild.id}
+        {
+            "rest": emu.rest_base,
+            "gateway": emu.gateway_url,
+            "token": emu.token,
+            "guilds": [g.id for g in guilds],
+        }
     )
-    cards: list[tuple[int, int]] = []
-    members: list[Any] = []
-    while True:
-        command, payload = await loop.run_in_executor(None, conn.recv)
+    stage = Stage(guilds)
+    while (request := await _next_command(conn))[0] != "stop":
+        command, payload = request
         if command == "cards":
-            cards = await _add_cards(emu, Perm, one_channel=payload)
-            members = [guild.add_member(f"m{i}") for i in range(MEMBERS)]
-            conn.send({"cards": cards, "members": [m.id for m in members]})
+            stage.cards = await _add_cards(emu, Perm, guilds, one_channel=payload)
+            stage.members = [[g.add_member(f"m{i}") for i in range(MEMBERS)] for g in guilds]
+            conn.send(
+                {
+                    "cards": stage.cards,
+                    "guilds": [g.id for g in guilds],
+                    "members": [m.id for m in stage.members[0]],
+                }
+            )
         elif command == "storm":
             actions, rate = payload
-            conn.send(await _storm(emu, cards, members, actions, rate))
+            conn.send(await _storm(emu, stage, actions, rate))
         elif command == "report":
-            conn.send(_report(emu, cards))
-        else:
-            await emu.stop()
-            conn.send("stopped")
-            return
+            conn.send(_report(emu, stage.cards))
+    await emu.stop()
+    conn.send("stopped")
 
 
-async def _add_cards(emu: Any, perm: Any, *, one_channel: bool) -> list[tuple[int, int]]:
+async def _add_cards(
+    emu: Any, perm: Any, guilds: list[Any], *, one_channel: bool
+) -> list[tuple[int, int]]:
     """(channel_id, card message id) per card, made with /movie add, four at a time."""
-    guild = emu.world.guild
-    channels = [guild.add_channel(f"cards-{i}") for i in range(1 if one_channel else CARDS)]
-    for channel in channels:
-        channel.deny(guild.me, perm.MANAGE_MESSAGES)
+    homes = [guilds[guild_of(i, len(guilds))] for i in range(CARDS)]
+    if one_channel:
+        shared = {guild.id: guild.add_channel("cards-0") for guild in guilds}
+        channels = [shared[home.id] for home in homes]
+    else:
+        channels = [home.add_channel(f"cards-{i}") for i, home in enumerate(homes)]
+    for home, channel in zip(homes, channels, strict=True):
+        channel.deny(home.me, perm.MANAGE_MESSAGES)
+        # CHANNEL_UPDATE, as Discord sends when overwrites change: without it the bot's cache
+        # still grants Manage Messages and it tries to tidy (the emulator answers 403).
+        emu.world.update_channel(channel)
     for first in range(0, CARDS, 4):  # Discord's global limit is 50 requests a second
         calls = [
             emu.slash(
-                guild.admin,
+                homes[i].admin,
                 "movie add",
                 title=f"Storm {i:02d}",
                 year=2000 + i,
-                channel=channels[i % len(channels)],
+                channel=channels[i],
             )
             for i in range(first, min(first + 4, CARDS))
         ]
         for itx in await asyncio.gather(*calls):
             await itx.wait_done(timeout=120)
     cards = []
-    for i in range(CARDS):
-        channel = channels[i % len(channels)]
+    for i, channel in enumerate(channels):
         title = f"Storm {i:02d} ({2000 + i})"
         card = next(
             m
@@ -163,17 +257,16 @@ async def _add_cards(emu: Any, perm: Any, *, one_channel: bool) -> list[tuple[in
     return cards
 
 
-async def _storm(
-    emu: Any, cards: list[tuple[int, int]], members: list[Any], actions: list[Action], rate: float
-) -> dict[str, Any]:
-    """Send the actions at ``rate``; probe /movie info meanwhile. Send times are monotonic."""
+async def _storm(emu: Any, stage: Stage, actions: list[Action], rate: float) -> dict[str, Any]:
+    """Send the actions at ``rate``; probe /movie info (in the first guild) meanwhile. Send times
+    are monotonic: the system-wide clock that every bot process reads too."""
     rate_limited_before = emu.rate_limited
     edits_before = len(emu.calls_to(EDIT_ROUTE))
     stop = asyncio.Event()
     probes: list[Any] = []
 
     async def probe() -> None:
-        prober = emu.world.guild.add_member("prober")
+        prober = stage.guilds[0].add_member("prober")
         while not stop.is_set():
             probes.append(await emu.slash(prober, "movie info", movie="Storm 00 (2000)"))
             await asyncio.sleep(PROBE_EVERY)
@@ -187,25 +280,28 @@ async def _storm(
         if delay > 0:
             await asyncio.sleep(delay)
         for action in actions[first : first + per_tick]:
-            channel_id, message_id = cards[action.card]
+            channel_id, message_id = stage.cards[action.card]
+            member = stage.members[guild_of(action.card, len(stage.guilds))][action.member]
             emoji = SCORE_EMOJI[action.score - 1]
             sent.append(time.monotonic())
             if action.added:
-                await emu.react(members[action.member], channel_id, message_id, emoji)
+                await emu.react(member, channel_id, message_id, emoji)
             else:
-                await emu.unreact(members[action.member], channel_id, message_id, emoji)
+                await emu.unreact(member, channel_id, message_id, emoji)
     send_seconds = time.monotonic() - start
     # Keep probing a moment after the last send: the storm is still being committed.
     await asyncio.sleep(0.5)
     stop.set()
     await prober
-    info = []
-    for itx in probes:
-        await itx.response(timeout=30)
-        info.append(itx.callback_at - itx.created_at)
+    # An answer after Discord's 3 s is refused (10062): that probe stays unanswered.
+    with contextlib.suppress(AssertionError):  # and one the bot never answers is counted too
+        await emu.wait_for(
+            lambda: all(itx.responded or itx.late for itx in probes), 30, "the probes' answers"
+        )
     return {
         "sent": sent,
-        "info": info,
+        "info": [itx.callback_at - itx.created_at for itx in probes if itx.responded],
+        "info_unanswered": sum(not itx.responded for itx in probes),
         "send_seconds": send_seconds,
         "rate_limited_before": rate_limited_before,
         "edits_before": edits_before,
@@ -225,6 +321,9 @@ def _report(emu: Any, cards: list[tuple[int, int]]) -> dict[str, Any]:
         "rate_limited": emu.rate_limited,
         "unknown": [c.route for c in emu.unknown],
         "shown": shown,
+        "tidied": len(emu.calls_to(TIDY_ROUTE)),  # tried, allowed or not; see the docstring
+        "sessions": len(emu.logins.started()),
+        "too_fast": len(emu.logins.too_fast()),
     }
 
 
@@ -263,74 +362,211 @@ class Commits:
         return self.times[lo]
 
 
-async def _ask(conn: Connection, command: str, payload: Any = None) -> Any:
-    conn.send((command, payload))
-    return await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+class BotSide(Protocol):
+    """What a storm asks of a bot, whether it runs in this process or in one of its own."""
+
+    async def settle(self) -> None: ...
+    async def follow(self, expect: int) -> None: ...
+    async def commits(self) -> Commits: ...
 
 
-async def storm(args: argparse.Namespace, database: str | None = None) -> dict[str, Any]:
-    """One storm against a fresh database: SQLite, or a scratch database on the PostgreSQL
-    server of ``database``."""
-    actions, expected = workload(args.events)
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    process = ctx.Process(target=emulator_process, args=(child,), daemon=True)
-    process.start()
-    hello = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
-    discord.http.Route.BASE = hello["rest"]
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(hello["gateway"])
-    with tempfile.TemporaryDirectory() as tmp, scratch_database(database) as url:
-        db_path = Path(tmp) / "storm.db"
-        db = await open_database(url or db_path)
-        settings = Settings(
-            token=hello["token"], database_path=db_path, dev_guild_id=hello["guild"]
-        )
-        bot = create_bot(settings, db, guild_ready_timeout=0.2)
-        task = asyncio.create_task(bot.start(settings.token))
+class StormBot:
+    """The real bot in this process (every shard, or those ``settings`` name), and the log of
+    its commits."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self._token = settings.token
+        self.bot = create_bot(settings, db, guild_ready_timeout=0.2)
+        self._running: asyncio.Task[None] | None = None
+        self._log = Commits()
+        self._following: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        """Log in and wait for every shard's READY."""
+        self._running = asyncio.create_task(self.bot.start(self._token))
         try:
-            await asyncio.wait_for(bot.wait_until_ready(), 30)
-            made = await _ask(parent, "cards", args.one_channel)
-            await bot.card_sync.settle()
-            commits = Commits(expect=len(actions))
-            following = asyncio.create_task(commits.follow(bot.services.ratings.subscribe()))
-            storm_result = await _ask(parent, "storm", (actions, args.rate))
-            await asyncio.wait_for(commits.all_in.wait(), 120)
-            following.cancel()
-            await bot.card_sync.settle()
-            report = await _ask(parent, "report")
-            exact = await _database_exact(db, made, expected)
-        finally:
-            await bot.close()
-            await task
-            await db.close()
-            await _ask(parent, "stop")
-            process.join(10)
+            await asyncio.wait_for(self.bot.wait_until_ready(), 60)
+        except BaseException:
+            await self.__aexit__()  # and raise why it did not start, if it says
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._following is not None:
+            self._following.cancel()
+        await self.bot.close()
+        if self._running is not None:
+            await self._running
+
+    async def settle(self) -> None:
+        """Wait until every card edit owed has been made."""
+        await self.bot.card_sync.settle()
+
+    async def follow(self, expect: int) -> None:
+        """Log every commit from now on; ``expect`` reaction events are on their way."""
+        self._log = Commits(expect=expect)
+        changes = self.bot.services.ratings.subscribe()
+        self._following = asyncio.create_task(self._log.follow(changes))
+
+    async def commits(self) -> Commits:
+        """The log, once every expected event is committed."""
+        if self._log.expect:
+            await asyncio.wait_for(self._log.all_in.wait(), 120)
+        return self._log
+
+
+def shard_process(
+    conn: Connection, hello: dict[str, Any], database_url: str, shards: int, shard_id: int
+) -> None:
+    """One bot process: shard ``shard_id`` of ``shards`` (SHARD_COUNT and SHARD_IDS), on the
+    database the other processes share; a StormBot driven over the pipe."""
+    _point_at(hello)
+    settings = Settings(
+        token=hello["token"],
+        database_url=database_url,
+        shard_count=shards,
+        shard_ids=(shard_id,),
+    )
+    asyncio.run(_run_shard(conn, settings, database_url))
+
+
+async def _run_shard(conn: Connection, settings: Settings, database_url: str) -> None:
+    async with _opened(database_url) as db, StormBot(settings, db) as bot:
+        conn.send("ready")
+        while (request := await _next_command(conn))[0] != "stop":
+            command, payload = request
+            if command == "settle":
+                await bot.settle()
+                conn.send("settled")
+            elif command == "follow":
+                await bot.follow(payload)
+                conn.send("following")
+            elif command == "commits":
+                log = await bot.commits()
+                conn.send((log.times, log.totals))
+    conn.send("stopped")
+
+
+class ShardProcess(Child):
+    """A bot process, asked what a StormBot is asked."""
+
+    async def settle(self) -> None:
+        await self.ask("settle")
+
+    async def follow(self, expect: int) -> None:
+        await self.ask("follow", expect)
+
+    async def commits(self) -> Commits:
+        times, totals = await self.ask("commits")
+        return Commits(times=times, totals=totals)
+
+
+@contextlib.asynccontextmanager
+async def _opened(target: str | Path) -> AsyncIterator[Database]:
+    db = await open_database(target)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+# -- the storms ----------------------------------------------------------------------------------
+async def storm(args: argparse.Namespace, database: str | None = None) -> dict[str, Any]:
+    """The bot in this process against a fresh database: SQLite, or a scratch database on the
+    PostgreSQL server of ``database``."""
+    async with Child(emulator_process, 1) as emulator:
+        hello = await emulator.receive()
+        _point_at(hello)
+        with tempfile.TemporaryDirectory() as tmp, scratch_database(database) as url:
+            db_path = Path(tmp) / "storm.db"
+            async with _opened(url or db_path) as db:
+                settings = Settings(
+                    token=hello["token"], database_path=db_path, dev_guild_id=hello["guilds"][0]
+                )
+                async with StormBot(settings, db) as bot:
+                    return await _run(emulator, [bot], db, args)
+
+
+async def sharded_storm(args: argparse.Namespace) -> dict[str, Any]:
+    """``args.shards`` bot processes, one shard and one guild each, all started at once (they
+    take their login turns through the database), on one scratch database on the PostgreSQL
+    server of ``args.database``. Shard 0's process syncs the commands, globally."""
+    async with (
+        Child(emulator_process, args.shards) as emulator,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        hello = await emulator.receive()
+        url = stack.enter_context(scratch_database(args.database))
+        assert url is not None
+        bots = [
+            await stack.enter_async_context(
+                ShardProcess(shard_process, hello, url, args.shards, shard_id)
+            )
+            for shard_id in range(args.shards)
+        ]
+        await asyncio.gather(*(bot.receive() for bot in bots))  # each says "ready"
+        db = await stack.enter_async_context(_opened(url))  # the bench's own look at it
+        return await _run(emulator, bots, db, args)
+
+
+async def _run(
+    emulator: Child, bots: Sequence[BotSide], db: Database, args: argparse.Namespace
+) -> dict[str, Any]:
+    """One storm, however the bot runs: ``bots[i]`` owns guild ``i`` and commits its events in
+    the order they were sent, so event k of guild i was committed with the commit of ``bots[i]``
+    that brought its count past k."""
+    actions, expected = workload(args.events)
+    made = await emulator.ask("cards", args.one_channel)
+    assert len(made["guilds"]) == len(bots), "one bot (process) per guild"
+    await asyncio.gather(*(bot.settle() for bot in bots))
+    owners = [guild_of(action.card, len(bots)) for action in actions]
+    await asyncio.gather(*(bot.follow(owners.count(i)) for i, bot in enumerate(bots)))
+    storm_result = await emulator.ask("storm", (actions, args.rate))
+    logs = await asyncio.gather(*(bot.commits() for bot in bots))
+    await asyncio.gather(*(bot.settle() for bot in bots))
+    report = await emulator.ask("report")
     sent = storm_result["sent"]
-    latencies = [commits.commit_time(i) - t for i, t in enumerate(sent)]
+    latencies = []
+    seen = [0] * len(bots)
+    for sent_at, owner in zip(sent, owners, strict=True):
+        latencies.append(logs[owner].commit_time(seen[owner]) - sent_at)
+        seen[owner] += 1
     return {
         "storm": storm_result,
         "report": report,
         "latencies": latencies,
-        "events_per_s": len(actions) / (commits.times[-1] - sent[0]),
-        "commits": len(commits.times),
-        "exact": exact,
+        "events_per_s": len(actions) / (max(log.times[-1] for log in logs if log.times) - sent[0]),
+        "commits": sum(len(log.times) for log in logs),
+        "exact": await _database_exact(db, made, expected),
         "cards_exact": _cards_exact(report["shown"], expected),
     }
 
 
 async def _database_exact(
     db: Database, made: dict[str, Any], expected: dict[tuple[int, int], int]
-) -> bool:
+) -> list[bool]:
+    """Per guild: its cards' movies are its own, and their ratings in the database are what its
+    members left on them."""
     member_index = {member_id: i for i, member_id in enumerate(made["members"])}
+    guilds = made["guilds"]
     card_index = {}
+    own = [True] * len(guilds)
     async with db.reader() as s:
         for i, (_, message_id) in enumerate(made["cards"]):
             movie = await s.movies.by_card(message_id)
             assert movie is not None
             card_index[movie.id] = i
+            home = guild_of(i, len(guilds))
+            own[home] = own[home] and movie.guild_id == guilds[home]
         rows = await s.queries.all("SELECT movie_id, member_id, score FROM ratings")
     got = {(member_index[r[1]], card_index[r[0]]): r[2] for r in rows if r[0] in card_index}
-    return got == expected
+
+    def in_guild(ratings: dict[tuple[int, int], int], home: int) -> dict[tuple[int, int], int]:
+        return {key: v for key, v in ratings.items() if guild_of(key[1], len(guilds)) == home}
+
+    return [
+        own[home] and in_guild(got, home) == in_guild(expected, home) for home in range(len(guilds))
+    ]
 
 
 def _cards_exact(shown: list[str], expected: dict[tuple[int, int], int]) -> bool:
@@ -483,37 +719,101 @@ def main() -> None:
         metavar="URL",
         help="also storm a scratch database on this PostgreSQL server, SQLite as the baseline",
     )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --database: the PostgreSQL storm runs as N bot processes, one shard and one "
+        "guild each (default 1: the bot in this process)",
+    )
     args = parser.parse_args()
+    try:
+        _check(args)
+    except ConfigError as exc:
+        parser.exit(2, f"reaction_storm: {exc}\n")  # one line, no usage
 
     raw = sqlite_baseline(args.events)
     client = asyncio.run(client_baseline(args.events))
     result = asyncio.run(storm(args))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     _print(args, raw, client, result, peak_mb)
-    if args.database:
+    if args.database is None:
+        return
+    server = redact_url(args.database)
+    if args.shards == 1:
         other = asyncio.run(storm(args, args.database))
-        _print_beside(redact_url(args.database), result, other)
-
-
-def _print_beside(server: str, sqlite: dict[str, Any], other: dict[str, Any]) -> None:
-    """The same storm on PostgreSQL, with the SQLite run above as its baseline."""
-    p99 = {name: percentile(run["latencies"], 99) for name, run in [("s", sqlite), ("o", other)]}
-    rows = [
-        ("events/s sustained", other["events_per_s"], sqlite["events_per_s"], ">= 5000"),
-        ("sent -> committed p99", p99["o"], p99["s"], "<= 100 ms"),
-    ]
-    print(f"reaction storm on PostgreSQL ({server}), SQLite (above) as the baseline:")
-    for label, value, base, target in rows:
-        shown = seconds(value) if "p99" in label else f"{value:.0f}"
-        was = seconds(base) if "p99" in label else f"{base:.0f}"
-        print(
-            f"  {label:<40} {shown:>12} vs {was:>10}   ratio {value / base:.3f}   target {target}"
+        where = f"PostgreSQL ({server})"
+    else:
+        other = asyncio.run(sharded_storm(args))
+        where = (
+            f"PostgreSQL ({server}) in {args.shards} bot processes, one shard and one guild each"
         )
-    print(
-        "  final ratings exact / cards exact      "
-        f"{other['exact']} / {other['cards_exact']}   unknown routes "
-        f"{len(other['report']['unknown'])}"
+    _print_beside(
+        f"reaction storm on {where}, the single-process SQLite storm (above) as the baseline:",
+        result,
+        other,
     )
+
+
+def _check(args: argparse.Namespace) -> None:
+    """Options that cannot work together: one line that says what to give instead."""
+    if args.shards < 1:
+        raise ConfigError(f"--shards must be 1 or more, not {args.shards}.")
+    if args.database is not None:
+        args.database = postgres_url(args.database, "--database")
+    elif args.shards > 1:
+        raise ConfigError(
+            f"--shards {args.shards} runs {args.shards} bot processes, which share one "
+            "PostgreSQL database: add --database postgresql://user:password@host:port/db."
+        )
+
+
+def _print_beside(title: str, sqlite: dict[str, Any], other: dict[str, Any]) -> None:
+    """A storm on PostgreSQL (one process, or one per shard), with the SQLite run above as its
+    baseline: each figure, the baseline's, their ratio and the target."""
+    ours, base = other["latencies"], sqlite["latencies"]
+    rows: list[tuple[str, float, float, Callable[[float], str], str]] = [
+        ("events/s sustained", other["events_per_s"], sqlite["events_per_s"], _count, ">= 5000"),
+        ("sent -> committed median", median(ours), median(base), seconds, ""),
+        ("sent -> committed p99", percentile(ours, 99), percentile(base, 99), seconds, "<= 100 ms"),
+        (
+            "/movie info ack p99",
+            _percentile(other["storm"]["info"], 99),
+            _percentile(sqlite["storm"]["info"], 99),
+            seconds,
+            "<= 100 ms",
+        ),
+        ("429 responses during the storm", _storm_429(other), _storm_429(sqlite), _count, "0"),
+    ]
+    print(title)
+    for label, value, was, shown, target in rows:
+        ratio = f"{value / was:.3f}" if was else "n/a"
+        aim = f"target {target}" if target else ""
+        print(f"  {label:<40} {shown(value):>12} vs {shown(was):>10}   ratio {ratio:>6}   {aim}")
+    report = other["report"]
+    exact = ", ".join(str(e) for e in other["exact"])
+    for label, text, target in [
+        ("logins too fast / sessions started", f"{report['too_fast']} / {report['sessions']}", "0"),
+        ("/movie info answered too late (10062)", f"{other['storm']['info_unanswered']}", "0"),
+        ("members' reactions the bot tried to remove", f"{report['tidied']}", "0"),
+        ("ratings exact per guild / cards exact", f"{exact} / {other['cards_exact']}", "True"),
+        ("unknown routes", f"{len(report['unknown'])}", "0"),
+    ]:
+        print(f"  {label:<40} {text:>12}   target {target}")
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    """Of what was answered; infinite when nothing was."""
+    return percentile(samples, q) if samples else math.inf
+
+
+def _count(value: float) -> str:
+    return f"{value:.0f}"
+
+
+def _storm_429(result: dict[str, Any]) -> int:
+    return int(result["report"]["rate_limited"] - result["storm"]["rate_limited_before"])
 
 
 def _print(
@@ -528,32 +828,33 @@ def _print(
     gaps = [b - a for times in report["edits"].values() for a, b in itertools.pairwise(times)]
     latencies, info = result["latencies"], storm_result["info"]
     where = "one channel" if args.one_channel else "one channel per card"
-    storm_429 = report["rate_limited"] - storm_result["rate_limited_before"]
     rows = [
         ("events/s sustained (bot)", f"{result['events_per_s']:.0f}", ">= 5000"),
         ("sent -> committed median", seconds(median(latencies)), ""),
         ("sent -> committed p99", seconds(percentile(latencies, 99)), "<= 50 ms"),
         ("commits (group commit)", f"{result['commits']}", ""),
-        ("/movie info ack median", seconds(median(info)), ""),
+        ("/movie info ack median", seconds(_percentile(info, 50)), ""),
         (
             "/movie info ack p99",
-            f"{seconds(percentile(info, 99))} over {len(info)} calls",
+            f"{seconds(_percentile(info, 99))} over {len(info)} calls",
             "<= 100 ms",
         ),
+        ("/movie info answered too late (10062)", f"{storm_result['info_unanswered']}", "0"),
         (
             "card edits per card min/median/max",
             f"{min(edits)}/{sorted(edits)[len(edits) // 2]}/{max(edits)}",
             "",
         ),
         ("smallest gap between edits of a card", f"{min(gaps):.2f} s" if gaps else "n/a", ">= 2 s"),
-        ("429 responses during the storm", f"{storm_429}", "0"),
+        ("429 responses during the storm", f"{_storm_429(result)}", "0"),
         ("429 responses while posting the cards", f"{storm_result['rate_limited_before']}", ""),
         (
             "final ratings exact / cards exact",
-            f"{result['exact']} / {result['cards_exact']}",
+            f"{all(result['exact'])} / {result['cards_exact']}",
             "True",
         ),
         ("unknown routes", f"{len(report['unknown'])}", "0"),
+        ("members' reactions the bot tried to remove", f"{report['tidied']}", "0"),
         ("baseline sqlite3 500/txn events/s", f"{raw['events_per_s']:.0f}", ""),
         (
             "baseline sqlite3 txn median / p99",
