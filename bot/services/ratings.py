@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bot.domain.clock import Clock, to_db
 from bot.domain.movies import Movie
@@ -30,6 +31,7 @@ from bot.domain.ratings import (
 from bot.storage.database import Database, Session
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _CARD_CACHE_SIZE = 20_000
 _STOP_WAIT = 2.0  # seconds stop() waits for events still finding their card
@@ -292,9 +294,9 @@ class RatingService:
                 await s.ratings.apply(plan, to_db(self._clock.now()))
         except Exception as exc:
             log.exception("reconciling movie %d failed", item.movie_id)
-            item.done.set_exception(exc)
+            _settle(item.done, exc)
             return
-        item.done.set_result(result)
+        _settle(item.done, result)
         tidy = tuple((item.movie_id, member, score) for member, score in result.extra)
         if result.changes or tidy:
             self._notify(RatingsChanged(frozenset({item.movie_id}), tidy))
@@ -305,13 +307,24 @@ class RatingService:
                 await s.ratings.forget_seen(item.movie_id, item.score)
         except Exception as exc:
             log.exception("forgetting the reactions of movie %d failed", item.movie_id)
-            item.done.set_exception(exc)
+            _settle(item.done, exc)
             return
-        item.done.set_result(None)
+        _settle(item.done, None)
 
     def _notify(self, event: RatingsChanged) -> None:
         for queue in self._subscribers:
             queue.put_nowait(event)
+
+
+def _settle(done: asyncio.Future[T], outcome: T | Exception) -> None:
+    """Tell the caller waiting for queued work how it went, unless it stopped waiting (the bot
+    closing cancels a reconciliation in flight): the writer must go on either way."""
+    if done.done():
+        return
+    if isinstance(outcome, Exception):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
 
 
 async def _tidy_after(

@@ -187,3 +187,28 @@ async def test_stop_commits_events_still_looking_up_their_card(services: Service
     await asyncio.gather(*arriving)
     for member in range(20, 40):
         assert await ratings.my_rating(movie, member) == 7
+
+
+@pytest.mark.parametrize("work", ["reconcile", "forget"])
+async def test_work_whose_caller_gave_up_still_commits_and_the_writer_goes_on(
+    services: Services, work: str
+) -> None:
+    """Closing the bot cancels a reconciliation (or a moderator's clear) that waits for the
+    writer: the writer still applies it, and the changes queued behind it, and stops cleanly."""
+    movie = await services.movies.add_entry(1, 1, "Heat", 1995)
+    await services.movies.attach_card(movie, 50, 500)
+    ratings = services.ratings
+    if work == "reconcile":
+        ratings.hold(movie.id)
+        waiting = asyncio.create_task(ratings.reconcile(movie.id, {5: {3}}))
+    else:
+        waiting = asyncio.create_task(ratings.reactions_gone(movie.id))
+    ratings.start()  # the writer has not run yet: the work is queued, its caller waits
+    await asyncio.sleep(0)
+    waiting.cancel()
+    behind = await ratings.on_reaction(500, 6, emoji_for_score(9), added=True)
+    await ratings.stop()
+    assert waiting.cancelled()
+    assert behind is not None and behind.done() and behind.exception() is None
+    assert await ratings.my_rating(movie, 6) == 9
+    assert await ratings.my_rating(movie, 5) == (3 if work == "reconcile" else None)
