@@ -25,6 +25,8 @@ from cogs.ratings.embeds import shows
 
 log = logging.getLogger(__name__)
 
+REACTION_PAGE = 100  # Discord's most users per request for one reaction
+
 
 class CardSync:
     def __init__(
@@ -170,6 +172,24 @@ class CardSync:
                     self._ratings.release(movie.id)
         log.info("reconciled %d cards", cards)
 
+    async def _reacted(self, message: discord.Message, emoji: str, bot_id: int) -> list[int]:
+        """Every member who reacted with ``emoji``, a page of 100 at a time until a short page.
+
+        Not ``Reaction.users()``: without a limit it lists only as many as the fetched message
+        counted, so a member reacting between the fetch and the listing pushes the member with
+        the highest id off the list, whose reaction then looks removed (and their rating goes).
+        """
+        found: list[int] = []
+        after: int | None = None
+        while True:
+            page = await self._client.http.get_reaction_users(
+                message.channel.id, message.id, emoji, REACTION_PAGE, after=after
+            )
+            found += [int(u["id"]) for u in page if int(u["id"]) != bot_id and not u.get("bot")]
+            if len(page) < REACTION_PAGE:
+                return found
+            after = int(page[-1]["id"])
+
     async def _reconcile_card(self, movie: Movie) -> None:
         assert movie.card_channel_id is not None and movie.card_message_id is not None
         channel = self._client.get_partial_messageable(
@@ -193,9 +213,8 @@ class CardSync:
                 missing.discard(score)
             if reaction.count <= int(reaction.me):
                 continue  # only the bot's own number: no member to list (saves a request)
-            async for user in reaction.users(limit=None):
-                if user.id != bot_id and not user.bot:
-                    now_on_card.setdefault(user.id, set()).add(score)
+            for member_id in await self._reacted(message, str(reaction.emoji), bot_id):
+                now_on_card.setdefault(member_id, set()).add(score)
         result = await self._ratings.reconcile(movie.id, now_on_card)
         if not result.changes and not shows(message.embeds, await self._movies.info(movie)):
             # Unchanged since the bot last saw it, but the card is behind the database (its
