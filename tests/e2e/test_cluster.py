@@ -295,11 +295,11 @@ async def pick_now(emu: Emulator, guild: GuildState) -> str:
     return itx.texts()
 
 
-async def one_post_each(emu: Emulator, club: Club, week: str, *, asked_again: bool) -> None:
-    """Each guild has exactly one pick post and one poll, of ``week``; asking again says so."""
-    if asked_again:
-        replies = await asyncio.gather(*(pick_now(emu, g) for g in club.guilds))
-        assert all("This week's pick is already out" in r for r in replies), replies
+async def one_post_each(emu: Emulator, club: Club, week: str) -> None:
+    """Each guild has exactly one pick post and one poll, of ``week``, and /club pick-now in
+    every guild (all at once) says this week's is out and posts nothing."""
+    replies = await asyncio.gather(*(pick_now(emu, g) for g in club.guilds))
+    assert all("This week's pick is already out" in r for r in replies), replies
     assert [weekly_posts(emu, g) for g in club.guilds] == [([week], [week])] * len(club.guilds)
 
 
@@ -483,7 +483,7 @@ async def test_two_processes_share_the_club_survive_a_kill_and_fold_into_one(
                 options={"channel": guild.channel("picks")},
             )
             await itx.wait_done()
-        await one_post_each(emu, club, week, asked_again=True)
+        await one_post_each(emu, club, week)
 
         # 5. kill -9 of the shard-0 process in the middle of a second burst, then back.
         burst = second_burst(club, rng)
@@ -513,7 +513,7 @@ async def test_two_processes_share_the_club_survive_a_kill_and_fold_into_one(
         await first.wait_for_line("reconciled")
         assert reconciled(first) == {len(club.cards_of(club.on_shard(0)))}  # its own cards only
         await eventually(lambda: tidied(emu, club))
-        await one_post_each(emu, club, week, asked_again=True)
+        await one_post_each(emu, club, week)
 
         # 6. Both stopped; one process runs both shards on the same database.
         codes = await asyncio.gather(first.stop(), second.stop())
@@ -536,7 +536,7 @@ async def test_two_processes_share_the_club_survive_a_kill_and_fold_into_one(
         await perform(emu, late)
         await assert_exact(emu, db, club)
         await eventually(lambda: tidied(emu, club))
-        await one_post_each(emu, club, week, asked_again=True)
+        await one_post_each(emu, club, week)
         assert await single.stop() == 0, single.output
         clean(single)
     finally:
