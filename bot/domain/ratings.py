@@ -184,7 +184,9 @@ class Reconciliation:
     """What changed on one card while the bot was away."""
 
     changes: list[ReactionChange]
-    extra: list[tuple[int, int]]  # (member_id, score) reactions to tidy away when allowed
+    # (member_id, score) reactions to tidy away when allowed; the tidy never removes the number
+    # that is the member's rating (see RatingService.still_extra).
+    extra: list[tuple[int, int]]
 
 
 def reconcile_card(
@@ -227,4 +229,8 @@ def reconcile_card(
             )
             changes.append(ReactionChange(movie_id, member, winner, added=True))
             extra.extend((member, s) for s in sorted(after) if s != winner)
+        elif len(after) > 1:
+            # Several numbers and none new: the old number of a swap whose tidy died with the
+            # process (killed between the commit and the removal). The tidy keeps the rating.
+            extra.extend((member, s) for s in sorted(after))
     return Reconciliation(changes, extra)

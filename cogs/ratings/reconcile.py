@@ -287,10 +287,27 @@ class CardReconciler:
         for reaction in listed:
             score = score_for_emoji(str(reaction.emoji))
             assert score is not None
-            async for user in reaction.users(limit=None):
-                if user.id != bot_id and not user.bot:
-                    now_on_card.setdefault(user.id, set()).add(score)
+            for member_id in await self._reacted(message, str(reaction.emoji), bot_id):
+                now_on_card.setdefault(member_id, set()).add(score)
         return now_on_card, missing
+
+    async def _reacted(self, message: discord.Message, emoji: str, bot_id: int) -> list[int]:
+        """Every member who reacted with ``emoji``, a page at a time until a short page.
+
+        Not ``Reaction.users()``: without a limit it lists only as many as the fetched message
+        counted, so a member reacting between the fetch and the listing pushes the member with
+        the highest id off the list, whose reaction then looks removed (and their rating goes).
+        """
+        found: list[int] = []
+        after: int | None = None
+        while True:
+            page = await self._client.http.get_reaction_users(
+                message.channel.id, message.id, emoji, USERS_PER_PAGE, after=after
+            )
+            found += [int(u["id"]) for u in page if int(u["id"]) != bot_id and not u.get("bot")]
+            if len(page) < USERS_PER_PAGE:
+                return found
+            after = int(page[-1]["id"])
 
     async def _spend(self, requests: int) -> None:
         for pacer in self._pacers:

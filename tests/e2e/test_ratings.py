@@ -12,7 +12,7 @@ import pytest
 
 from bot.domain.ratings import SCORE_EMOJI, RatingSummary
 from tests.e2e.conftest import Club, eventually
-from tests.emulator import MemberState, Perm
+from tests.emulator import Call, MemberState, Perm
 
 EDIT_ROUTE = "PATCH /channels/{channel_id}/messages/{message_id}"
 
@@ -169,6 +169,37 @@ async def test_changes_made_while_the_bot_was_offline_are_counted_and_rate_survi
 
 async def _no_extra(acting: Members, member: MemberState, score: int) -> None:
     assert score not in acting.on_card(member)
+
+
+async def test_a_reaction_between_the_card_fetch_and_the_listing_takes_no_rating_away(
+    club: Club,
+) -> None:
+    """Start-up reconciliation fetches a card, then lists who reacted with each number. A member
+    reacting in between (a busy club while the bot starts) makes the list one longer than the
+    count the fetch showed; listing only that many would leave out the member with the highest
+    id, whose reaction would look removed and whose rating would go."""
+    early, late = club.guild.add_member("early"), club.guild.add_member("late")
+    assert early.id < late.id  # users are listed by ascending id
+    movie_id, channel_id, card_id = await _add_movie(club, "Heat", 1995)
+    acting = Members(club, channel_id, card_id)
+    await acting.add(late, 7)
+    await eventually(lambda: _rated(club, movie_id, {late.id: 7}))
+    await club.stop()
+    card = club.emu.world.message(channel_id, card_id)
+    assert card is not None
+
+    def react_once_fetched(call: Call) -> None:
+        if call.path.endswith(f"/{card_id}") and not acting.on_card(early):
+            club.emu.world.add_reaction(card, early, _emoji(7))
+
+    club.emu.after_reply("GET /channels/{channel_id}/messages/{message_id}", react_once_fetched)
+    await club.start()
+    assert acting.on_card(early) == {7}  # it happened during the reconciliation
+    await eventually(lambda: _rated(club, movie_id, {early.id: 7, late.id: 7}))
+
+
+async def _rated(club: Club, movie_id: int, expected: dict[int, int]) -> None:
+    assert await _ratings(club, movie_id) == expected
 
 
 async def test_a_resumed_reconnect_mid_burst_counts_each_change_once(club: Club) -> None:

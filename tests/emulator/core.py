@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tests.emulator import errors
@@ -40,6 +41,8 @@ class Core:
         self.by_token: dict[str, Interaction] = {}
         self.command_ids: dict[tuple[int | None, int, str], int] = {}
         self.gateway_url = ""
+        # Route key -> callbacks run once its reply is built, before it is sent (after_reply).
+        self.reply_hooks: dict[str, list[Callable[[Call], None]]] = {}
 
     # ---- lookups that answer like Discord when something is missing -----------------------
     def guild(self, guild_id: str) -> GuildState:

@@ -198,6 +198,13 @@ class Emulator:
         """Calls to one templated route, e.g. "POST /channels/{channel_id}/messages"."""
         return [c for c in self.calls if c.route == route]
 
+    def after_reply(self, route: str, hook: Callable[[Call], None]) -> None:
+        """Run ``hook(call)`` each time a reply to ``route`` (e.g.
+        "GET /channels/{channel_id}/messages/{message_id}") is built, before it is sent: what
+        the hook changes in the world (a member reacting) happens between the bot's request and
+        its next one, and the reply still shows the world as it was."""
+        self.core.reply_hooks.setdefault(route, []).append(hook)
+
     # ---- waiting ---------------------------------------------------------------------------
     async def wait_for(
         self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "a condition"

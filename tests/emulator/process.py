@@ -163,6 +163,19 @@ class BotProcess:
         self._proc = None
         return code, took
 
+    async def kill(self) -> int:
+        """``kill -9``: the process dies where it is, with no chance to close anything (its
+        sockets are closed by the kernel). Returns the exit code, ``-SIGKILL``."""
+        proc = self._proc
+        assert proc is not None, "the process is not running"
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        code = await proc.wait()
+        if self._reader is not None:
+            await self._reader
+        self._proc = None
+        return code
+
     async def restart(self, *, ready: str | None = None, timeout: float = 20.0) -> None:
         await self.stop()
         self.lines.clear()

@@ -150,8 +150,11 @@ class RestServer:
             reply, headers = await self._run(route, params, request, body, uploads)
         call.status = reply.status
         call.response = reply.body
+        response = _to_response(reply, headers)  # the reply as it is now, whatever hooks do
+        for hook in self.core.reply_hooks.get(call.route or "", []):
+            hook(call)
         self.core.signal.fire()
-        return _to_response(reply, headers)
+        return response
 
     async def _run(
         self,

@@ -94,6 +94,14 @@ def test_reconcile_keeps_a_rating_given_since_the_bot_came_back() -> None:
     assert reconcile_card(10, {1: {5}}, {1: {5}}, live={1: 7}) == reconcile_card(10, {}, {})
 
 
+def test_reconcile_offers_the_old_numbers_of_a_member_showing_several_to_the_tidy() -> None:
+    last_seen = {1: {4, 6}, 2: {3, 5, 8}, 3: {7}}
+    now = {1: {4, 6}, 2: {3, 5}, 3: {7}}  # 1 unchanged, 2 took the 8 back, 3 has one number
+    result = reconcile_card(10, last_seen, now)
+    assert result.changes == [ReactionChange(10, 2, 8, added=False)]
+    assert result.extra == [(1, 4), (1, 6), (2, 3), (2, 5)]
+
+
 async def _wait(futures: list[asyncio.Future[None] | None]) -> None:
     await asyncio.gather(*(f for f in futures if f is not None))
 
@@ -245,3 +253,55 @@ async def test_a_reconciliation_given_up_by_its_caller_does_not_stop_the_writer(
     assert ratings.running
     await ratings.stop()
     assert (await ratings.summary(movie.id)).votes == 2
+
+
+@pytest.mark.parametrize("work", ["reconcile", "forget"])
+async def test_work_whose_caller_gave_up_still_commits_and_the_writer_goes_on(
+    services: Services, work: str
+) -> None:
+    """Closing the bot cancels a reconciliation (or a moderator's clear) that waits for the
+    writer: the writer still applies it, and the changes queued behind it, and stops cleanly."""
+    movie = await services.movies.add_entry(1, 1, "Heat", 1995)
+    await services.movies.attach_card(movie, 50, 500)
+    ratings = services.ratings
+    if work == "reconcile":
+        ratings.hold(movie.id)
+        waiting = asyncio.create_task(ratings.reconcile(movie.id, {5: {3}}))
+    else:
+        waiting = asyncio.create_task(ratings.reactions_gone(movie.id))
+    ratings.start()  # the writer has not run yet: the work is queued, its caller waits
+    await asyncio.sleep(0)
+    waiting.cancel()
+    behind = await ratings.on_reaction(500, 6, emoji_for_score(9), added=True)
+    await ratings.stop()
+    assert waiting.cancelled()
+    assert behind is not None and behind.done() and behind.exception() is None
+    assert await ratings.my_rating(movie, 6) == 9
+    assert await ratings.my_rating(movie, 5) == (3 if work == "reconcile" else None)
+
+
+async def test_reconciliation_tidies_an_old_number_whose_tidy_died_with_the_process(
+    services: Services,
+) -> None:
+    """A member swapped 4 -> 6 and the process was killed before it removed the 4: the card
+    still shows both. Back up, nothing changed on the card, yet the 4 is tidied away (it would
+    otherwise stay, counting for nothing); the rating 6 stays."""
+    movie = await services.movies.add_entry(1, 1, "Heat", 1995)
+    await services.movies.attach_card(movie, 50, 500)
+    changes = services.ratings.subscribe()
+    ratings = services.ratings
+    ratings.start()
+    swap = [
+        await ratings.on_reaction(500, 9, emoji_for_score(score), added=True) for score in (4, 6)
+    ]
+    await _wait([*swap, await ratings.on_reaction(500, 8, emoji_for_score(2), added=True)])
+    while not changes.empty():
+        changes.get_nowait()  # the tidy the killed process never did
+    ratings.hold(movie.id)
+    result = await ratings.reconcile(movie.id, {9: {4, 6}, 8: {2}})
+    assert result.changes == []
+    assert changes.get_nowait().tidy == ((movie.id, 9, 4), (movie.id, 9, 6))
+    assert await ratings.still_extra(movie.id, 9, 4)  # removed by the tidy
+    assert not await ratings.still_extra(movie.id, 9, 6)  # the rating's number stays
+    assert await ratings.my_rating(movie, 9) == 6
+    await ratings.stop()
