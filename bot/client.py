@@ -249,9 +249,11 @@ class ClubBot(commands.AutoShardedBot):
         await self.services.ratings.stop()
 
     async def on_shard_ready(self, shard_id: int) -> None:
-        # Each READY of a shard (first start, or a reconnect that could not resume) may follow
-        # missed events. With one connection on_ready follows too; reconcile_soon coalesces.
-        if self.sharded:
+        # A READY after a reconnect that could not resume may follow missed events. At start-up
+        # on_ready follows once every shard is ready, and so it does for a process with one
+        # shard; a process with several hears only this for one shard's new session.
+        if self._announced_ready and len(self.shards) > 1:
+            log.info("shard %d has a new session; reconciling", shard_id)
             self.reconciler.reconcile_soon()
 
     async def on_ready(self) -> None:

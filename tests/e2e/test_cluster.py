@@ -60,7 +60,7 @@ READY = " ready as "
 START_WITHIN = 40.0  # a login may wait its turn behind another process's (5 s a bucket)
 EXACT_WITHIN = 30.0
 WEEKLY = re.compile(r"Weekly pick · (\d{4}-W\d\d)")
-RECONCILED = re.compile(r"reconciled (\d+) cards")
+RECONCILED = re.compile(r"every active card is reconciled \([\d.]+ s after READY; (\d+) cards")
 
 
 # -- the world and the processes -----------------------------------------------------------------
@@ -510,7 +510,7 @@ async def test_two_processes_share_the_club_survive_a_kill_and_fold_into_one(
         first.lines.clear()
         await first.start(ready=READY, timeout=START_WITHIN)
         await assert_exact(emu, db, club)
-        await first.wait_for_line("reconciled")
+        await first.wait_for_line("every active card is reconciled")
         assert reconciled(first) == {len(club.cards_of(club.on_shard(0)))}  # its own cards only
         await eventually(lambda: tidied(emu, club))
         await one_post_each(emu, club, week)
@@ -524,7 +524,8 @@ async def test_two_processes_share_the_club_survive_a_kill_and_fold_into_one(
         await single.start(ready=READY, timeout=START_WITHIN)
         assert "in 4 guilds" in next(line for line in single.lines if READY in line)
         assert "shard 0 logging in" in single.output and "shard 1 logging in" in single.output
-        await single.wait_for_line(f"reconciled {len(club.cards)} cards")
+        await single.wait_for_line("every active card is reconciled")
+        assert reconciled(single) == {len(club.cards)}  # every card once, though two shards
         late = []
         for guild in guilds:  # a new rating in every guild, all to the one process
             card = club.cards_of([guild])[0]
