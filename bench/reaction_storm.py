@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import contextlib
 import itertools
 import json
@@ -50,7 +49,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -477,14 +476,17 @@ async def storm(args: argparse.Namespace, database: str | None = None) -> dict[s
     async with Child(emulator_process, 1) as emulator:
         hello = await emulator.receive()
         _point_at(hello)
-        with tempfile.TemporaryDirectory() as tmp, scratch_database(database) as url:
-            db_path = Path(tmp) / "storm.db"
-            async with _opened(url or db_path) as db:
-                settings = Settings(
-                    token=hello["token"], database_path=db_path, dev_guild_id=hello["guilds"][0]
-                )
-                async with StormBot(settings, db) as bot:
-                    return await _run(emulator, [bot], db, args)
+        async with scratch_database(database) as url:
+            with tempfile.TemporaryDirectory() as tmp:
+                db_path = Path(tmp) / "storm.db"
+                async with _opened(url or db_path) as db:
+                    settings = Settings(
+                        token=hello["token"],
+                        database_path=db_path,
+                        dev_guild_id=hello["guilds"][0],
+                    )
+                    async with StormBot(settings, db) as bot:
+                        return await _run(emulator, [bot], db, args)
 
 
 async def sharded_storm(args: argparse.Namespace) -> dict[str, Any]:
@@ -496,7 +498,7 @@ async def sharded_storm(args: argparse.Namespace) -> dict[str, Any]:
         contextlib.AsyncExitStack() as stack,
     ):
         hello = await emulator.receive()
-        url = stack.enter_context(scratch_database(args.database))
+        url = await stack.enter_async_context(scratch_database(args.database))
         assert url is not None
         bots = [
             await stack.enter_async_context(
@@ -577,8 +579,8 @@ def _cards_exact(shown: list[str], expected: dict[tuple[int, int], int]) -> bool
     return True
 
 
-@contextlib.contextmanager
-def scratch_database(server_url: str | None) -> Iterator[str | None]:
+@contextlib.asynccontextmanager
+async def scratch_database(server_url: str | None) -> AsyncIterator[str | None]:
     """A new, empty database on the server of ``server_url`` for one storm, dropped after."""
     if server_url is None:
         yield None
@@ -587,24 +589,15 @@ def scratch_database(server_url: str | None) -> Iterator[str | None]:
 
     name = f"reelclub_storm_{os.getpid()}_{time.monotonic_ns()}"
     base, _, _ = server_url.rpartition("/")
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    _in_new_loop(admin(f"CREATE DATABASE {name}"))
+    admin = await asyncpg.connect(server_url)
     try:
-        yield f"{base}/{name}"
+        await admin.execute(f"CREATE DATABASE {name}")
+        try:
+            yield f"{base}/{name}"
+        finally:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
-        _in_new_loop(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-
-
-def _in_new_loop(coro: Any) -> None:
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, coro).result()
+        await admin.close()
 
 
 # -- baselines -----------------------------------------------------------------------------------
