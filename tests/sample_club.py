@@ -165,3 +165,20 @@ async def snapshot(db: Database) -> dict[str, Any]:
             for run in runs:
                 out[f"{run.id} answers"] = await s.watch.poll_answers(run.id)
     return out
+
+
+async def shout_timezones_on_insert(url: str) -> None:
+    """A trigger on the PostgreSQL database at ``url`` that changes every guild_settings row as
+    it is copied in: what a copy that does not arrive intact looks like."""
+    import asyncpg  # only the PostgreSQL tests use this; they are left out without it
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "CREATE FUNCTION shout() RETURNS trigger AS $$ BEGIN "
+            "NEW.timezone := upper(NEW.timezone); RETURN NEW; END $$ LANGUAGE plpgsql; "
+            "CREATE TRIGGER shout BEFORE INSERT ON guild_settings "
+            "FOR EACH ROW EXECUTE FUNCTION shout()"
+        )
+    finally:
+        await conn.close()

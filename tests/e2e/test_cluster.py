@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +41,7 @@ import pytest
 from bot.domain.ratings import SCORE_EMOJI, RatingSummary
 from bot.ui.embeds import ratings_block
 from tests.conftest import fresh_pg_database
-from tests.e2e.conftest import LIMITS_SPEED
+from tests.e2e.conftest import LIMITS_SPEED, eventually
 from tests.emulator import BotProcess, Emulator, FastTime, GuildState, MemberState, RealTime
 from tests.emulator.ids import shard_of
 from tests.emulator.logins import IDENTIFY_WINDOW, INVALID_SESSION
@@ -190,18 +190,6 @@ def shown(emu: Emulator, card: Card) -> dict[str, Any]:
     return embed
 
 
-async def eventually(check: Callable[[], Awaitable[None]], within: float = EXACT_WITHIN) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        try:
-            await check()
-            return
-        except AssertionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.1)
-
-
 async def assert_exact(
     emu: Emulator, db: asyncpg.Connection, club: Club, guilds: list[GuildState] | None = None
 ) -> None:
@@ -219,7 +207,7 @@ async def assert_exact(
         for card in cards:
             assert shown(emu, card)["description"] == ratings_block(club.summary(card.movie_id))
 
-    await eventually(exact)
+    await eventually(exact, EXACT_WITHIN)
 
 
 def reactions_of(emu: Emulator, card: Card, member: MemberState) -> set[int]:
@@ -376,7 +364,7 @@ async def review_and_hide(emu: Emulator, db: asyncpg.Connection, club: Club) -> 
             fields = {f["name"]: f["value"] for f in shown(emu, card)["fields"]}
             assert fields["Reviews"] == "1"
 
-        await eventually(counted)  # the card counts the review
+        await eventually(counted, EXACT_WITHIN)  # the card counts the review
 
         general = guild.channel("general")
         leak = await emu.post_message(reader, general, f"the father dies at the end ({shard_id})")
@@ -453,7 +441,7 @@ async def test_two_processes_share_the_club_survive_a_kill_and_fold_into_one(
         )
         await perform(emu, first_burst(club, rng))
         await assert_exact(emu, db, club)
-        await eventually(lambda: tidied(emu, club))
+        await eventually(lambda: tidied(emu, club), EXACT_WITHIN)
         # Each guild's events (its GUILD_CREATE, commands, reactions) went to one session: the
         # one of its shard, which only the process running that shard identified as.
         assert len(emu.gateway.sessions) == SHARDS
@@ -497,7 +485,7 @@ async def test_two_processes_share_the_club_survive_a_kill_and_fold_into_one(
         async def working() -> None:  # the shard-0 process is busy with the burst
             assert await ratings(db, club.cards_of(club.on_shard(0))) != before
 
-        await eventually(working)
+        await eventually(working, EXACT_WITHIN)
         await perform(emu, middle)  # on the wire while it dies
         assert await first.kill() == -9
         clean(first)
@@ -512,7 +500,7 @@ async def test_two_processes_share_the_club_survive_a_kill_and_fold_into_one(
         await assert_exact(emu, db, club)
         await first.wait_for_line("every active card is reconciled")
         assert reconciled(first) == {len(club.cards_of(club.on_shard(0)))}  # its own cards only
-        await eventually(lambda: tidied(emu, club))
+        await eventually(lambda: tidied(emu, club), EXACT_WITHIN)
         await one_post_each(emu, club, week)
 
         # 6. Both stopped; one process runs both shards on the same database.
@@ -536,7 +524,7 @@ async def test_two_processes_share_the_club_survive_a_kill_and_fold_into_one(
             club.expected[(card.movie_id, member.id)] = 7
         await perform(emu, late)
         await assert_exact(emu, db, club)
-        await eventually(lambda: tidied(emu, club))
+        await eventually(lambda: tidied(emu, club), EXACT_WITHIN)
         await one_post_each(emu, club, week)
         assert await single.stop() == 0, single.output
         clean(single)

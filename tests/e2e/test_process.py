@@ -259,16 +259,7 @@ async def test_migrate_reports_a_table_that_differs_and_exits_non_zero(
     source = tmp_path / "club.db"
     await _sample_club(source)
     name = await fresh_pg_database(pg_cluster)
-    conn = await asyncpg.connect(pg_cluster.url(name))
-    try:
-        await conn.execute(
-            "CREATE FUNCTION shout() RETURNS trigger AS $$ BEGIN "
-            "NEW.timezone := upper(NEW.timezone); RETURN NEW; END $$ LANGUAGE plpgsql; "
-            "CREATE TRIGGER shout BEFORE INSERT ON guild_settings "
-            "FOR EACH ROW EXECUTE FUNCTION shout()"
-        )
-    finally:
-        await conn.close()
+    await sample_club.shout_timezones_on_insert(pg_cluster.url(name))
     args = ["-m", "bot", "migrate", "--from", str(source), "--to", pg_cluster.url(name)]
     code, out = await _run(args, _env(PYTHONPATH=str(REPO)), tmp_path)
     assert code == 1, out

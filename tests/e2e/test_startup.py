@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from bot.client import Intervals
@@ -18,7 +17,7 @@ from bot.services import build_services
 from bot.storage.connect import open_database
 from cogs.ratings.embeds import card_embed
 from cogs.ratings.reconcile import CARDS_AT_ONCE
-from tests.e2e.conftest import FAST_INTERVALS, Club, eventually, running
+from tests.e2e.conftest import FAST_INTERVALS, Club, db_rows, eventually, running
 from tests.emulator import Emulator, GuildState, MemberState
 
 FETCH = "GET /channels/{channel_id}/messages/{message_id}"
@@ -45,11 +44,8 @@ def _emoji(score: int) -> str:
 
 
 async def _ratings(club: Club, movie_id: int) -> dict[int, int]:
-    async with (
-        aiosqlite.connect(club.db_path) as conn,
-        conn.execute("SELECT member_id, score FROM ratings WHERE movie_id = ?", (movie_id,)) as cur,
-    ):
-        return {int(m): int(s) for m, s in await cur.fetchall()}
+    rows = await db_rows(club, "SELECT member_id, score FROM ratings WHERE movie_id = ?", movie_id)
+    return {int(m): int(s) for m, s in rows}
 
 
 async def _add_movie(club: Club, title: str, year: int) -> Card:
@@ -57,14 +53,9 @@ async def _add_movie(club: Club, title: str, year: int) -> Card:
         club.guild.admin, "movie add", title=title, year=year, channel=club.guild.channel("movies")
     )
     await itx.wait_done(timeout=10)
-    async with (
-        aiosqlite.connect(club.db_path) as conn,
-        conn.execute(
-            "SELECT id, card_channel_id, card_message_id FROM movies WHERE title = ?", (title,)
-        ) as cur,
-    ):
-        row = await cur.fetchone()
-    assert row is not None
+    (row,) = await db_rows(
+        club, "SELECT id, card_channel_id, card_message_id FROM movies WHERE title = ?", title
+    )
     return Card(int(row[0]), f"{title} ({year})", int(row[1]), int(row[2]))
 
 

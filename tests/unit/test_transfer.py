@@ -291,16 +291,7 @@ async def test_a_difference_found_on_reading_back_rolls_everything_back(
 ) -> None:
     """A trigger on the target changes one value as it is copied: that table's checksum differs,
     the others match, and nothing stays (nor do the sequences move)."""
-    conn = await asyncpg.connect(migrated.url)
-    try:
-        await conn.execute(
-            "CREATE FUNCTION shout() RETURNS trigger AS $$ BEGIN "
-            "NEW.timezone := upper(NEW.timezone); RETURN NEW; END $$ LANGUAGE plpgsql; "
-            "CREATE TRIGGER shout BEFORE INSERT ON guild_settings "
-            "FOR EACH ROW EXECUTE FUNCTION shout()"
-        )
-    finally:
-        await conn.close()
+    await sample_club.shout_timezones_on_insert(migrated.url)
     report = await copy_to_postgres(club, migrated.url)
     assert not report.ok
     bad = [t for t in report.tables if not t.ok]
