@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
@@ -53,6 +53,7 @@ def numbered(sql: str) -> str:
     return _MARK.sub(number, sql)
 
 
+@cache
 def _driver() -> Any:
     try:
         import asyncpg  # noqa: PLC0415 (optional extra, imported only when PostgreSQL is used)
