@@ -8,7 +8,6 @@ rate-limit wait still leaves a full interval before the next one reaches Discord
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
@@ -17,6 +16,7 @@ from typing import Generic, TypeVar
 log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
+CLOSE_WITHIN = 1.0  # seconds close() waits for cancelled actions to stop
 
 
 class Coalescer(Generic[K]):
@@ -52,14 +52,18 @@ class Coalescer(Generic[K]):
         while self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
-    async def close(self) -> None:
-        """Drop what is owed and stop running actions; later marks are ignored."""
+    async def close(self, within: float = CLOSE_WITHIN) -> None:
+        """Drop what is owed and stop running actions; later marks are ignored. An action that
+        does not stop within ``within`` seconds of being cancelled (a request stuck in the
+        network) is left behind rather than holding up the shutdown."""
         self._closed = True
-        for task in self._tasks.values():
+        tasks = list(self._tasks.values())
+        for task in tasks:
             task.cancel()
-        for task in list(self._tasks.values()):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=within)
+            if stuck:
+                log.warning("%d coalesced action(s) did not stop in time; left behind", len(stuck))
         self._tasks.clear()
 
     async def _drive(self, key: K) -> None:

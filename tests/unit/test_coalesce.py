@@ -63,3 +63,26 @@ async def test_close_drops_what_is_owed_at_once_and_ignores_later_marks() -> Non
     await asyncio.sleep(0.01)
     assert not coalescer.busy
     assert 3 not in runs
+
+
+async def test_close_leaves_behind_an_action_that_does_not_stop_when_cancelled() -> None:
+    """An action that swallows its cancellation (a request stuck in the network, say) must not
+    hold up the shutdown: close() gives it ``within`` seconds, then goes on without it."""
+    started, never = asyncio.Event(), asyncio.Event()
+
+    async def stubborn(key: int) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            await never.wait()  # does not stop
+
+    coalescer: Coalescer[int] = Coalescer(stubborn, 2.0)
+    coalescer.mark(1)
+    await started.wait()
+    await asyncio.wait_for(coalescer.close(within=0.05), 1.0)
+    assert not coalescer.busy
+    leftover = [t for t in asyncio.all_tasks() if t.get_name() == "coalesce-1"]
+    assert leftover and not leftover[0].done()  # left behind, still running
+    never.set()
+    await asyncio.wait_for(leftover[0], 1.0)
